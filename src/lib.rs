@@ -1,0 +1,18 @@
+//! Overcast: a userspace Ethernet switch that gets multicast right.
+//!
+//! The crate is split along one line: everything that decides is sans-I/O
+//! ([`switch`], [`fdb`], [`igmp`], [`packet`], [`tunnel`]), and everything
+//! that moves bytes is a thin driver ([`driver`]). The core takes
+//! `(port, frame, now)` and answers with egress ports; timers run through
+//! `poll_timeout()` / `handle_timeout(now)`, so the same code serves live
+//! ports and pcap replay on a virtual clock.
+
+pub mod config;
+pub mod driver;
+pub mod fdb;
+pub mod igmp;
+pub mod packet;
+pub mod port;
+pub mod switch;
+pub mod time;
+pub mod tunnel;

@@ -1,0 +1,1 @@
+//! Zero-copy, validated views over frame bytes. Nothing here allocates or panics.
