@@ -1,0 +1,301 @@
+//! The switching core: a deterministic, sans-I/O 802.1D bridge.
+//!
+//! Drivers feed it `(ingress port, frame, now)` and get back the egress
+//! ports. It never reads a clock or touches a device: timers run through
+//! [`Switch::poll_timeout`] / [`Switch::handle_timeout`], frames the switch
+//! originates come out of [`Switch::poll_transmit`], and port lifecycle
+//! news comes out of [`Switch::poll_event`]. Live ports and pcap replay
+//! drive exactly this code.
+
+mod drop;
+mod ports;
+mod state;
+
+pub use drop::{DropCounts, DropReason};
+pub use ports::{PortConfig, PortCounters, PortKind};
+pub use state::{PortView, SwitchState};
+
+use crate::fdb::{Fdb, FdbConfig};
+use crate::packet::ethernet::{EthernetFrame, MacAddr};
+use crate::port::PortId;
+use crate::time::Instant;
+use ports::PortTable;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// How often the core sweeps aged FDB entries and idle ports. Lookups and
+/// forwarding are exact regardless; this only bounds how long dead state
+/// lingers in memory and in `show` output.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Core-wide settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SwitchConfig {
+    /// Forwarding database timers and limits.
+    pub fdb: FdbConfig,
+}
+
+/// A frame the switch itself originates (a query, say), and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The complete Ethernet frame.
+    pub frame: Vec<u8>,
+    /// Egress ports.
+    pub ports: Vec<PortId>,
+}
+
+/// Port lifecycle news for the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The core removed a port that was idle for its `idle_timeout`.
+    PortExpired {
+        /// The port's id (now free).
+        port: PortId,
+        /// The port's name.
+        name: String,
+    },
+}
+
+/// Errors from port management.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SwitchError {
+    /// Port names are unique.
+    #[error("a port named {0:?} already exists")]
+    DuplicatePort(String),
+    /// No such port.
+    #[error("no port named {0:?}")]
+    NoSuchPort(String),
+}
+
+/// Why an egress send failed, as reported back by the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxFailure {
+    /// The device or socket returned an error (or its queue was full).
+    Error,
+    /// The frame exceeds what the egress can carry.
+    TooBig,
+}
+
+/// The switch.
+#[derive(Debug)]
+pub struct Switch {
+    ports: PortTable,
+    fdb: Fdb,
+    /// Egress list of the frame being decided; reused so deciding never allocates.
+    egress: Vec<PortId>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    next_housekeeping: Option<Instant>,
+}
+
+impl Switch {
+    /// A switch with no ports.
+    pub fn new(cfg: SwitchConfig) -> Self {
+        Switch {
+            ports: PortTable::default(),
+            fdb: Fdb::new(cfg.fdb),
+            egress: Vec::with_capacity(64),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            next_housekeeping: None,
+        }
+    }
+
+    /// Add a port. It starts up.
+    pub fn add_port(&mut self, cfg: PortConfig, now: Instant) -> Result<PortId, SwitchError> {
+        if self.ports.by_name(&cfg.name).is_some() {
+            return Err(SwitchError::DuplicatePort(cfg.name));
+        }
+        let id = self.ports.insert(cfg, now);
+        self.next_housekeeping.get_or_insert(now + HOUSEKEEPING_INTERVAL);
+        Ok(id)
+    }
+
+    /// Remove a port and everything learned on it.
+    pub fn remove_port(&mut self, port: PortId) {
+        if self.ports.remove(port).is_some() {
+            self.fdb.remove_port(port);
+        }
+    }
+
+    /// Mark a port up or down. A port going down forgets what was learned on it
+    /// (its stations may come back elsewhere), and gets no traffic until it is up.
+    pub fn set_port_up(&mut self, port: PortId, up: bool, now: Instant) {
+        let Some(p) = self.ports.get_mut(port) else {
+            return;
+        };
+        if p.up == up {
+            return;
+        }
+        p.up = up;
+        p.last_rx = now;
+        if !up {
+            self.fdb.flush(Some(port));
+        }
+    }
+
+    /// The id of the port called `name`.
+    pub fn port_by_name(&self, name: &str) -> Option<PortId> {
+        self.ports.by_name(name)
+    }
+
+    /// The name of a port.
+    pub fn port_name(&self, port: PortId) -> Option<&str> {
+        self.ports.get(port).map(|p| p.cfg.name.as_str())
+    }
+
+    /// Pin a MAC to a port.
+    pub fn add_static_fdb(&mut self, vlan: u16, mac: MacAddr, port: PortId) {
+        self.fdb.add_static(vlan, mac, port);
+    }
+
+    /// The forwarding database (read-only).
+    pub fn fdb(&self) -> &Fdb {
+        &self.fdb
+    }
+
+    /// The forwarding database, for operator commands (flush, static entries).
+    pub fn fdb_mut(&mut self) -> &mut Fdb {
+        &mut self.fdb
+    }
+
+    /// Decide where `frame`, received on `ingress` at `now`, goes.
+    ///
+    /// Returns the egress ports; empty means the frame was dropped, and the
+    /// reason was counted on the ingress port. The caller sends the frame
+    /// unchanged to each returned port.
+    pub fn handle_frame(&mut self, ingress: PortId, frame: &[u8], now: Instant) -> &[PortId] {
+        self.egress.clear();
+        let Some(port) = self.ports.get_mut(ingress) else {
+            return &[];
+        };
+        port.counters.rx_frames += 1;
+        port.counters.rx_bytes += frame.len() as u64;
+        port.last_rx = now;
+        if !port.up {
+            port.counters.drops.add(DropReason::PortDown);
+            return &[];
+        }
+        let verdict = self.decide(ingress, frame, now);
+        if let Err(reason) = verdict {
+            self.ports.drop_on(ingress, reason);
+            self.egress.clear();
+            return &[];
+        }
+        let len = frame.len() as u64;
+        for id in &self.egress {
+            if let Some(p) = self.ports.get_mut(*id) {
+                p.counters.tx_frames += 1;
+                p.counters.tx_bytes += len;
+            }
+        }
+        &self.egress
+    }
+
+    /// Fill `self.egress`, or say why the frame is dropped.
+    fn decide(&mut self, ingress: PortId, frame: &[u8], now: Instant) -> Result<(), DropReason> {
+        let eth = EthernetFrame::new_checked(frame).map_err(|_| DropReason::TooShort)?;
+        let src = eth.src();
+        if src.is_multicast() || src.is_zero() {
+            return Err(DropReason::InvalidSource);
+        }
+        let vlan = eth.vlan();
+        self.fdb.learn(vlan, src, ingress, now);
+
+        let dst = eth.dst();
+        if dst.is_multicast() {
+            if dst.is_reserved_link_local() {
+                return Err(DropReason::ReservedGroup);
+            }
+            self.flood(ingress);
+        } else {
+            match self.fdb.lookup(vlan, dst, now) {
+                Some(port) if port == ingress => return Err(DropReason::SameSegment),
+                Some(port) if self.ports.get(port).is_some_and(|p| p.up) => self.egress.push(port),
+                _ => self.flood(ingress),
+            }
+        }
+        if self.egress.is_empty() {
+            return Err(DropReason::NoEgress);
+        }
+        Ok(())
+    }
+
+    /// Every up port but the ingress.
+    fn flood(&mut self, ingress: PortId) {
+        let egress = &mut self.egress;
+        egress.extend(
+            self.ports
+                .iter()
+                .filter(|(id, p)| *id != ingress && p.up)
+                .map(|(id, _)| id),
+        );
+    }
+
+    /// The driver could not send a frame the core had routed to `port`.
+    pub fn record_tx_failure(&mut self, port: PortId, failure: TxFailure) {
+        let reason = match failure {
+            TxFailure::Error => DropReason::TxError,
+            TxFailure::TooBig => DropReason::TxTooBig,
+        };
+        self.ports.drop_on(port, reason);
+    }
+
+    /// Count a frame dropped on `port` before it reached the core (a driver-side check).
+    pub fn record_rx_drop(&mut self, port: PortId, len: usize, reason: DropReason) {
+        if let Some(p) = self.ports.get_mut(port) {
+            p.counters.rx_frames += 1;
+            p.counters.rx_bytes += len as u64;
+            p.counters.drops.add(reason);
+        }
+    }
+
+    /// The next frame the switch originates, if any.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next port lifecycle event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Switch::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_housekeeping
+    }
+
+    /// Run every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.next_housekeeping.is_some_and(|t| t <= now) {
+            self.housekeeping(now);
+            self.next_housekeeping = Some(now + HOUSEKEEPING_INTERVAL);
+        }
+    }
+
+    fn housekeeping(&mut self, now: Instant) {
+        self.fdb.sweep(now);
+        let idle: Vec<(PortId, String)> = self
+            .ports
+            .iter()
+            .filter(|(_, p)| {
+                p.cfg
+                    .idle_timeout
+                    .is_some_and(|t| now.saturating_since(p.last_rx) >= t)
+            })
+            .map(|(id, p)| (id, p.cfg.name.clone()))
+            .collect();
+        for (port, name) in idle {
+            self.remove_port(port);
+            self.events.push_back(Event::PortExpired { port, name });
+        }
+    }
+
+    /// A snapshot of the whole switch for `show` and `state.json`.
+    pub fn state(&self, now: Instant) -> SwitchState {
+        state::snapshot(self, now)
+    }
+}
+
+#[cfg(test)]
+mod tests;

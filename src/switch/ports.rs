@@ -1,0 +1,135 @@
+//! The port table: what the core knows about each port, and its counters.
+
+use super::drop::{DropCounts, DropReason};
+use crate::port::PortId;
+use crate::time::Instant;
+use serde::Serialize;
+use std::time::Duration;
+
+/// What sits behind a port; for display and for per-kind defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortKind {
+    /// A TAP device (a VM or a namespace).
+    Tap,
+    /// A UDP tunnel peer.
+    Peer,
+    /// A pcap input or output (replay).
+    Pcap,
+}
+
+/// How the core should treat a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortConfig {
+    /// Unique name: the TAP name, or the peer's address.
+    pub name: String,
+    /// What the port is.
+    pub kind: PortKind,
+    /// Remove the port after this long without a received frame (dynamic peers).
+    pub idle_timeout: Option<Duration>,
+}
+
+impl PortConfig {
+    /// A port that never expires.
+    pub fn new(name: impl Into<String>, kind: PortKind) -> Self {
+        PortConfig {
+            name: name.into(),
+            kind,
+            idle_timeout: None,
+        }
+    }
+}
+
+/// Per-port traffic counters.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PortCounters {
+    /// Frames received.
+    pub rx_frames: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Frames sent (switched out of this port).
+    pub tx_frames: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Frames dropped, by reason. Ingress drops count on the ingress port,
+    /// egress failures on the egress port.
+    pub drops: DropCounts,
+}
+
+/// A port in the table.
+#[derive(Debug, Clone)]
+pub(crate) struct Port {
+    pub cfg: PortConfig,
+    pub up: bool,
+    pub last_rx: Instant,
+    pub counters: PortCounters,
+}
+
+/// Ports by id, with stable ids and reuse of freed slots.
+#[derive(Debug, Default)]
+pub(crate) struct PortTable {
+    slots: Vec<Option<Port>>,
+}
+
+impl PortTable {
+    pub fn insert(&mut self, cfg: PortConfig, now: Instant) -> PortId {
+        let port = Port {
+            cfg,
+            up: true,
+            last_rx: now,
+            counters: PortCounters::default(),
+        };
+        match self.slots.iter().position(Option::is_none) {
+            Some(i) => {
+                self.slots[i] = Some(port);
+                PortId(i as u32)
+            }
+            None => {
+                self.slots.push(Some(port));
+                PortId(self.slots.len() as u32 - 1)
+            }
+        }
+    }
+
+    pub fn remove(&mut self, id: PortId) -> Option<Port> {
+        self.slots.get_mut(id.index()).and_then(Option::take)
+    }
+
+    #[inline]
+    pub fn get(&self, id: PortId) -> Option<&Port> {
+        self.slots.get(id.index()).and_then(Option::as_ref)
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, id: PortId) -> Option<&mut Port> {
+        self.slots.get_mut(id.index()).and_then(Option::as_mut)
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<PortId> {
+        self.iter().find(|(_, p)| p.cfg.name == name).map(|(id, _)| id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (PortId, &Port)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().map(|p| (PortId(i as u32), p)))
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (PortId, &mut Port)> {
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_mut().map(|p| (PortId(i as u32), p)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|p| p.is_some()).count()
+    }
+
+    pub fn drop_on(&mut self, id: PortId, reason: DropReason) {
+        if let Some(p) = self.get_mut(id) {
+            p.counters.drops.add(reason);
+        }
+    }
+}
