@@ -1,18 +1,299 @@
-//! TODO
+//! The TOML configuration: schema, built-in defaults, and validation that names the field at fault.
+
+use crate::fdb::FdbConfig;
+use crate::packet::ethernet::MacAddr;
+use crate::tunnel::config::{Encap, ListenerConfig, PeerConfig, RAW_PORT, VXLAN_PORT};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Control socket path (default `/run/overcast/control.sock`).
+    #[serde(default)]
+    pub control: Option<PathBuf>,
+    /// Forwarding database.
+    #[serde(default)]
+    pub fdb: FdbConfig,
+    /// TAP ports.
+    #[serde(default, rename = "tap")]
+    pub taps: Vec<TapConfig>,
+    /// UDP tunnel listeners.
+    #[serde(default, rename = "listener")]
+    pub listeners: Vec<ListenerConfig>,
+    /// Static tunnel peers.
+    #[serde(default, rename = "peer")]
+    pub peers: Vec<PeerConfig>,
+    /// Static FDB entries.
+    #[serde(default)]
+    pub static_fdb: Vec<StaticFdbEntry>,
+}
+
+/// A TAP port.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TapConfig {
+    /// Device name (at most 15 bytes). Opened if it exists, created otherwise.
+    pub name: String,
+}
+
+/// A MAC pinned to a port.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticFdbEntry {
+    /// Station MAC.
+    pub mac: MacAddr,
+    /// Port name (a TAP name).
+    pub port: String,
+    /// VLAN id; 0 is untagged.
+    #[serde(default)]
+    pub vlan: u16,
+}
+
+/// A configuration problem, naming the file, the field and the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("config {file}: cannot read: {source}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown key, or a value of the wrong type or format.
+    #[error("config {file}: {message}")]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// The parser's message, with line, column and key.
+        message: String,
+    },
+    /// A value that parses but cannot work.
+    #[error("config {file}: field `{field}`: {reason}")]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// Dotted path of the field, e.g. `tap[1].name`.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Linux limits interface names to IFNAMSIZ - 1 bytes.
+const MAX_IFNAME: usize = 15;
+
+impl Config {
+    /// Read, parse and validate a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parse and validate config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        cfg.validate().map_err(|(field, reason)| ConfigError::Invalid {
+            file: path.to_path_buf(),
+            field,
+            reason,
+        })?;
+        Ok(cfg)
+    }
+
+    /// The built-in hub: VXLAN on 0.0.0.0:4789 (VNI 42) and raw frames on
+    /// 0.0.0.0:4800, admitting private, loopback and ULA sources.
+    pub fn default_hub() -> Config {
+        let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        Config {
+            listeners: vec![
+                ListenerConfig::new(SocketAddr::new(any, VXLAN_PORT), Encap::Vxlan),
+                ListenerConfig::new(SocketAddr::new(any, RAW_PORT), Encap::Raw),
+            ],
+            ..Config::default()
+        }
+    }
+
+    /// Check what serde cannot: unique names, limits, references between sections.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let mut names = HashSet::new();
+        for (i, tap) in self.taps.iter().enumerate() {
+            let field = format!("tap[{i}].name");
+            if tap.name.is_empty() || tap.name.len() > MAX_IFNAME {
+                return Err((field, format!("{:?}: must be 1 to {MAX_IFNAME} bytes", tap.name)));
+            }
+            if tap.name.contains(['/', ' ', '\0']) {
+                return Err((field, format!("{:?}: not a valid interface name", tap.name)));
+            }
+            if !names.insert(tap.name.clone()) {
+                return Err((field, format!("duplicate port name {:?}", tap.name)));
+            }
+        }
+        if self.fdb.ageing_time.is_zero() {
+            return Err(("fdb.ageing_time".into(), "must be greater than zero".into()));
+        }
+        let mut listener_names = HashSet::new();
+        let mut binds = HashSet::new();
+        for (i, l) in self.listeners.iter().enumerate() {
+            if !listener_names.insert(l.display_name()) {
+                return Err((
+                    format!("listener[{i}].name"),
+                    format!("duplicate listener name {:?} (set `name`)", l.display_name()),
+                ));
+            }
+            if !binds.insert(l.bind) {
+                return Err((format!("listener[{i}].bind"), format!("{} is bound twice", l.bind)));
+            }
+            if l.encap == Encap::Vxlan && l.vni >= 1 << 24 {
+                return Err((format!("listener[{i}].vni"), format!("{} does not fit in 24 bits", l.vni)));
+            }
+            if l.idle_timeout.is_zero() {
+                return Err((format!("listener[{i}].idle_timeout"), "must be greater than zero".into()));
+            }
+        }
+        for (i, p) in self.peers.iter().enumerate() {
+            if let Some(name) = &p.listener {
+                let found = self
+                    .listeners
+                    .iter()
+                    .find(|l| &l.display_name() == name)
+                    .ok_or_else(|| (format!("peer[{i}].listener"), format!("no listener named {name:?}")))?;
+                if found.encap != p.encap {
+                    return Err((
+                        format!("peer[{i}].listener"),
+                        format!("listener {name:?} speaks {}, the peer {}", found.encap, p.encap),
+                    ));
+                }
+            }
+            if !p.remote.contains(':') {
+                return Err((format!("peer[{i}].remote"), format!("{:?}: expected host:port", p.remote)));
+            }
+        }
+        for (i, s) in self.static_fdb.iter().enumerate() {
+            if !names.contains(&s.port) {
+                return Err((format!("static_fdb[{i}].port"), format!("no TAP port named {:?}", s.port)));
+            }
+            if s.mac.is_multicast() {
+                return Err((format!("static_fdb[{i}].mac"), format!("{} is not a unicast MAC", s.mac)));
+            }
+            if s.vlan > 4094 {
+                return Err((format!("static_fdb[{i}].vlan"), format!("{} is not a VLAN id", s.vlan)));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Human durations ("300s", "2m", "1h 30m") in config files.
 pub mod duration_str {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer};
     use std::time::Duration;
 
     /// Parse a human duration.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
-        humantime::parse_duration(&s)
-            .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e} (try \"300s\" or \"2m\")")))
+        humantime::parse_duration(&s).map_err(|e| {
+            serde::de::Error::custom(format!("invalid duration {s:?}: {e} (try \"300s\" or \"2m\")"))
+        })
     }
 
     /// Print a human duration.
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&humantime::format_duration(*d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("test.toml"))
+    }
+
+    #[test]
+    fn full_config_parses_with_human_durations() {
+        let cfg = parse(
+            r#"
+            control = "/tmp/oc.sock"
+            [fdb]
+            ageing_time = "2m"
+            max_entries = 100
+            [[tap]]
+            name = "tap0"
+            [[tap]]
+            name = "tap1"
+            [[listener]]
+            bind = "0.0.0.0:4789"
+            encap = "vxlan"
+            vni = 7
+            allow = ["10.0.0.0/8"]
+            idle_timeout = "30s"
+            [[peer]]
+            remote = "hub:4789"
+            encap = "vxlan"
+            [[static_fdb]]
+            mac = "02:00:00:00:00:01"
+            port = "tap1"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(cfg.fdb.ageing_time, Duration::from_secs(120));
+        assert_eq!(cfg.fdb.max_entries_per_port, FdbConfig::default().max_entries_per_port);
+        assert_eq!(cfg.taps.len(), 2);
+        assert_eq!(cfg.listeners[0].idle_timeout, Duration::from_secs(30));
+        assert_eq!(cfg.listeners[0].max_peers, 1024);
+    }
+
+    #[test]
+    fn unknown_keys_name_the_file_and_key() {
+        let err = parse("[fdb]\nageing = \"5m\"\n").unwrap_err().to_string();
+        assert!(err.contains("test.toml") && err.contains("ageing"), "{err}");
+    }
+
+    #[test]
+    fn bad_durations_say_why() {
+        let err = parse("[fdb]\nageing_time = \"5 parsecs\"\n").unwrap_err().to_string();
+        assert!(err.contains("invalid duration") && err.contains("ageing_time"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_port_names_name_the_field() {
+        let err = parse("[[tap]]\nname = \"a\"\n[[tap]]\nname = \"a\"\n").unwrap_err().to_string();
+        assert_eq!(err, "config test.toml: field `tap[1].name`: duplicate port name \"a\"");
+    }
+
+    #[test]
+    fn semantic_checks_name_fields() {
+        let long = parse("[[tap]]\nname = \"a-very-long-interface\"\n").unwrap_err().to_string();
+        assert!(long.contains("tap[0].name"), "{long}");
+        let vni = parse("[[listener]]\nbind = \"0.0.0.0:1\"\nencap = \"vxlan\"\nvni = 16777216\n")
+            .unwrap_err()
+            .to_string();
+        assert!(vni.contains("listener[0].vni"), "{vni}");
+        let fdb = parse("[[static_fdb]]\nmac = \"02:00:00:00:00:01\"\nport = \"nope\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(fdb.contains("static_fdb[0].port"), "{fdb}");
+    }
+
+    #[test]
+    fn the_default_hub_listens_on_vxlan_and_raw() {
+        let cfg = Config::default_hub();
+        assert!(cfg.validate().is_ok());
+        assert_eq!(cfg.listeners[0].bind, "0.0.0.0:4789".parse().unwrap());
+        assert_eq!(cfg.listeners[0].vni, 42);
+        assert_eq!(cfg.listeners[1].encap, Encap::Raw);
     }
 }
