@@ -13,6 +13,7 @@ pub mod fdb;
 pub mod igmp;
 pub mod packet;
 pub mod port;
+pub mod show;
 pub mod switch;
 pub mod time;
 pub mod tunnel;

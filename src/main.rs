@@ -1,1 +1,201 @@
-fn main() {}
+//! The `overcast` command: run the switch, check a config, query a running switch.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use overcast::config::{Config, TapConfig};
+use overcast::driver::control::{self, Request};
+use overcast::driver::live::{self, RunOptions};
+use overcast::tunnel::{PeerConfig, PeerUrl};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+
+/// A userspace Ethernet switch that gets multicast right.
+#[derive(Parser, Debug)]
+#[command(name = "overcast", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the switch. With no config and no --peer it is an overlay hub:
+    /// VXLAN on 0.0.0.0:4789 (VNI 42) and raw frames on 0.0.0.0:4800,
+    /// admitting private, loopback and ULA sources.
+    Run {
+        /// TOML configuration file.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Add a TAP port (opened, or created if missing). Repeatable.
+        #[arg(long = "tap", value_name = "NAME")]
+        taps: Vec<String>,
+        /// Add a static peer: vxlan://HOST[:PORT] or raw://HOST:PORT. Repeatable.
+        /// Without --config this is edge mode: no hub listeners are opened.
+        #[arg(long = "peer", value_name = "URL")]
+        peers: Vec<PeerUrl>,
+        /// Control socket path.
+        #[arg(long)]
+        control: Option<PathBuf>,
+        /// Do not open a control socket.
+        #[arg(long, conflicts_with = "control")]
+        no_control: bool,
+    },
+    /// Validate a config file and print what it would build.
+    CheckConfig {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Show state of a running switch.
+    Show {
+        /// What to show.
+        #[arg(value_parser = ["ports", "fdb", "peers", "counters", "state"])]
+        what: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Control socket path.
+        #[arg(long, default_value = control::DEFAULT_PATH)]
+        control: PathBuf,
+    },
+    /// Manage the forwarding database of a running switch.
+    Fdb {
+        #[command(subcommand)]
+        action: FdbAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum FdbAction {
+    /// Remove learned entries (static entries stay).
+    Flush {
+        /// Only this port's entries.
+        #[arg(long)]
+        port: Option<String>,
+        /// Control socket path.
+        #[arg(long, default_value = control::DEFAULT_PATH)]
+        control: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match cli.command {
+        Command::Run {
+            config,
+            taps,
+            peers,
+            control,
+            no_control,
+        } => {
+            let cfg = build_config(config, taps, peers)?;
+            let control = if no_control {
+                None
+            } else {
+                Some(
+                    control
+                        .or_else(|| cfg.control.clone())
+                        .unwrap_or_else(|| control::DEFAULT_PATH.into()),
+                )
+            };
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the runtime")?;
+            rt.block_on(live::run(RunOptions { config: cfg, control }))?;
+            Ok(())
+        }
+        Command::CheckConfig { file } => {
+            let cfg = Config::load(&file)?;
+            print!("{}", describe(&cfg));
+            Ok(())
+        }
+        Command::Show { what, json, control } => {
+            let data = control::request(&control, &Request::Show { what: what.clone() })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&data)?);
+            } else {
+                let text = match what.as_str() {
+                    "fdb" => overcast::show::fdb(&data),
+                    "ports" => overcast::show::ports(&data),
+                    "peers" => overcast::show::peers(&data),
+                    "counters" => overcast::show::counters(&data),
+                    _ => serde_json::to_string_pretty(&data)? + "\n",
+                };
+                print!("{text}");
+            }
+            Ok(())
+        }
+        Command::Fdb {
+            action: FdbAction::Flush { port, control },
+        } => {
+            let data = control::request(&control, &Request::FdbFlush { port })?;
+            println!("removed {} entries", data["removed"]);
+            Ok(())
+        }
+    }
+}
+
+/// Merge the config file (or the built-in hub) with command-line ports.
+fn build_config(file: Option<PathBuf>, taps: Vec<String>, peers: Vec<PeerUrl>) -> Result<Config> {
+    let mut cfg = match &file {
+        Some(path) => Config::load(path)?,
+        None if peers.is_empty() => {
+            tracing::info!(
+                "no --config: running as an overlay hub on the built-in defaults \
+                 (VXLAN 0.0.0.0:4789 VNI 42, raw frames 0.0.0.0:4800; \
+                 only private, loopback and ULA sources are admitted)"
+            );
+            Config::default_hub()
+        }
+        None => Config::default(),
+    };
+    cfg.taps.extend(taps.into_iter().map(|name| TapConfig { name }));
+    cfg.peers.extend(peers.into_iter().map(PeerConfig::from));
+    if let Err((field, reason)) = cfg.validate() {
+        let origin = file.map(|f| f.display().to_string()).unwrap_or_else(|| "command line".into());
+        bail!("{origin}: {field}: {reason}");
+    }
+    Ok(cfg)
+}
+
+/// What a config would build, for `check-config`.
+fn describe(cfg: &Config) -> String {
+    let mut out = String::from("config OK\n");
+    out.push_str(&format!(
+        "fdb: ageing {}, max {} entries, {} per port\n",
+        humantime::format_duration(cfg.fdb.ageing_time),
+        cfg.fdb.max_entries,
+        cfg.fdb.max_entries_per_port
+    ));
+    for t in &cfg.taps {
+        out.push_str(&format!("tap port {}\n", t.name));
+    }
+    for l in &cfg.listeners {
+        out.push_str(&format!(
+            "listener {} on {} ({}{}), allow [{}], max {} peers, idle timeout {}\n",
+            l.display_name(),
+            l.bind,
+            l.encap,
+            if l.encap == overcast::tunnel::Encap::Vxlan { format!(" vni {}", l.vni) } else { String::new() },
+            l.allow.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "),
+            l.max_peers,
+            humantime::format_duration(l.idle_timeout)
+        ));
+    }
+    for p in &cfg.peers {
+        out.push_str(&format!("static peer {}://{}\n", p.encap, p.remote));
+    }
+    for s in &cfg.static_fdb {
+        out.push_str(&format!("static fdb {} vlan {} -> {}\n", s.mac, s.vlan, s.port));
+    }
+    if cfg.taps.is_empty() && cfg.listeners.is_empty() && cfg.peers.is_empty() {
+        out.push_str("warning: no ports and no listeners: the switch would do nothing\n");
+    }
+    out
+}

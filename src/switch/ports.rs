@@ -116,17 +116,6 @@ impl PortTable {
             .filter_map(|(i, p)| p.as_ref().map(|p| (PortId(i as u32), p)))
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (PortId, &mut Port)> {
-        self.slots
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, p)| p.as_mut().map(|p| (PortId(i as u32), p)))
-    }
-
-    pub fn len(&self) -> usize {
-        self.slots.iter().filter(|p| p.is_some()).count()
-    }
-
     pub fn drop_on(&mut self, id: PortId, reason: DropReason) {
         if let Some(p) = self.get_mut(id) {
             p.counters.drops.add(reason);

@@ -1,0 +1,222 @@
+//! The control socket: one JSON request per line in, one JSON response per line out.
+//!
+//! The socket is created mode 0600, and a connecting process must also be
+//! root or the switch's own user (SO_PEERCRED), so a permissive umask or a
+//! wrong directory mode cannot open it up. A malformed request gets an error
+//! reply; it never reaches the switch.
+
+use serde::{Deserialize, Serialize};
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tracing::{debug, warn};
+
+/// Default control socket path.
+pub const DEFAULT_PATH: &str = "/run/overcast/control.sock";
+/// Longest request accepted, in bytes.
+const MAX_REQUEST: usize = 64 * 1024;
+
+/// A control request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// A state view: `state`, `ports`, `fdb`, `peers`, `counters`.
+    Show {
+        /// Which view.
+        what: String,
+    },
+    /// Remove learned FDB entries (static ones stay).
+    FdbFlush {
+        /// Only this port's entries.
+        #[serde(default)]
+        port: Option<String>,
+    },
+}
+
+/// A control response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Response {
+    /// Whether the request succeeded.
+    pub ok: bool,
+    /// The result, when `ok`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+    /// Why it failed, when not `ok`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Response {
+    /// A success carrying `data`.
+    pub fn ok(data: impl Serialize) -> Response {
+        match serde_json::to_value(data) {
+            Ok(v) => Response {
+                ok: true,
+                data: Some(v),
+                error: None,
+            },
+            Err(e) => Response::err(format!("cannot encode reply: {e}")),
+        }
+    }
+
+    /// A failure.
+    pub fn err(reason: impl Into<String>) -> Response {
+        Response {
+            ok: false,
+            data: None,
+            error: Some(reason.into()),
+        }
+    }
+}
+
+/// The listening side.
+pub struct Server {
+    listener: tokio::net::UnixListener,
+}
+
+/// Removes the socket file when the switch stops.
+pub struct Cleanup(pub PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl Server {
+    /// Create the socket at `path` (its directory too), mode 0600.
+    pub fn bind(path: &Path) -> io::Result<Server> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        if path.exists() {
+            // Refuse to steal a live switch's socket; a stale one is replaced.
+            if UnixStream::connect(path).is_ok() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    "another overcast is serving this socket (use --control)",
+                ));
+            }
+            std::fs::remove_file(path)?;
+        }
+        let listener = tokio::net::UnixListener::bind(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        Ok(Server { listener })
+    }
+
+    /// Serve requests forever, answering each with `handle`.
+    pub async fn serve(self, handle: impl Fn(Request) -> Response + 'static) {
+        let handle = std::rc::Rc::new(handle);
+        loop {
+            let (stream, _) = match self.listener.accept().await {
+                Ok(s) => s,
+                Err(e) => {
+                    warn!(error = %e, "control accept failed");
+                    continue;
+                }
+            };
+            if !peer_permitted(&stream) {
+                let (_, mut w) = stream.into_split();
+                let reply = Response::err("permission denied");
+                let _ = w.write_all(encode(&reply).as_bytes()).await;
+                continue;
+            }
+            let handle = handle.clone();
+            tokio::task::spawn_local(async move {
+                if let Err(e) = serve_one(stream, &*handle).await {
+                    debug!(error = %e, "control connection ended");
+                }
+            });
+        }
+    }
+}
+
+fn peer_permitted(stream: &tokio::net::UnixStream) -> bool {
+    let Ok(cred) = stream.peer_cred() else {
+        return false;
+    };
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    cred.uid() == 0 || cred.uid() == me
+}
+
+async fn serve_one(stream: tokio::net::UnixStream, handle: &dyn Fn(Request) -> Response) -> io::Result<()> {
+    let (r, mut w) = stream.into_split();
+    let mut lines = tokio::io::BufReader::new(r).lines();
+    while let Some(line) = lines.next_line().await? {
+        let reply = if line.len() > MAX_REQUEST {
+            Response::err("request too long")
+        } else {
+            match serde_json::from_str::<Request>(&line) {
+                Ok(req) => handle(req),
+                Err(e) => Response::err(format!("bad request: {e}")),
+            }
+        };
+        w.write_all(encode(&reply).as_bytes()).await?;
+    }
+    Ok(())
+}
+
+fn encode(reply: &Response) -> String {
+    let mut s = serde_json::to_string(reply)
+        .unwrap_or_else(|_| r#"{"ok":false,"error":"cannot encode reply"}"#.to_string());
+    s.push('\n');
+    s
+}
+
+/// Errors of the client side.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Could not reach the socket.
+    #[error("cannot connect to {path}: {source} (is overcast running? see --control)")]
+    Connect {
+        /// Socket path.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The exchange failed.
+    #[error("control socket: {0}")]
+    Io(#[from] io::Error),
+    /// The reply was not understood.
+    #[error("bad reply: {0}")]
+    Decode(#[from] serde_json::Error),
+    /// The switch refused the request.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Send one request and wait for its reply (blocking; for the CLI).
+pub fn request(path: &Path, req: &Request) -> Result<serde_json::Value, ClientError> {
+    let mut stream = UnixStream::connect(path).map_err(|source| ClientError::Connect {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut line = serde_json::to_string(req)?;
+    line.push('\n');
+    stream.write_all(line.as_bytes())?;
+    let mut reply = String::new();
+    BufReader::new(stream).read_line(&mut reply)?;
+    let resp: Response = serde_json::from_str(&reply)?;
+    if resp.ok {
+        Ok(resp.data.unwrap_or(serde_json::Value::Null))
+    } else {
+        Err(ClientError::Refused(resp.error.unwrap_or_else(|| "refused".into())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_have_a_stable_wire_form() {
+        let r = Request::Show { what: "fdb".into() };
+        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"cmd":"show","what":"fdb"}"#);
+        let f: Request = serde_json::from_str(r#"{"cmd":"fdb_flush"}"#).unwrap();
+        assert_eq!(f, Request::FdbFlush { port: None });
+        assert!(serde_json::from_str::<Request>(r#"{"cmd":"reboot"}"#).is_err());
+    }
+}

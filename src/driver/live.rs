@@ -1,0 +1,707 @@
+//! The live switch: TAP ports and UDP listeners around one core, on one thread.
+//!
+//! Ownership: [`Node`] owns the core in a `RefCell`. Every task runs on the
+//! same thread (a `LocalSet`), and no borrow is held across an `.await`, so
+//! there is no lock anywhere and nothing waits on another port's I/O.
+
+use super::clock::Clock;
+use super::reactor;
+use super::control::{self, Request, Response};
+use super::tap::Tap;
+use super::udp::{self, FanoutScratch, RxBatch, SendOutcome};
+use crate::config::Config;
+use crate::port::PortId;
+use crate::switch::{Event, PortConfig, PortKind, Switch, SwitchConfig, TxFailure};
+use crate::time::Instant;
+use crate::tunnel::config::{Encap, ListenerConfig};
+use crate::tunnel::{Ingress, Listener, ListenerDrop, PeerKey};
+use serde::Serialize;
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::sync::Notify;
+use tracing::{debug, info, warn};
+
+/// Frames taken from one port before the others get a turn.
+const PORT_BATCH: usize = 64;
+/// Largest frame read from a TAP (without offload, one MTU-sized frame; jumbo-safe).
+const TAP_BUF: usize = 65_536;
+/// First and longest wait before reopening a failed TAP.
+const RETRY_MIN: Duration = Duration::from_millis(500);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+/// At most one "source not allowed" log line per listener per this interval.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Errors that stop the switch from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener socket could not be bound.
+    #[error("listener {name} on {addr}: {source}")]
+    Bind {
+        /// Listener name.
+        name: String,
+        /// Bind address.
+        addr: SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
+    /// A static peer's host did not resolve.
+    #[error("peer {remote}: cannot resolve: {reason}")]
+    Resolve {
+        /// The configured remote.
+        remote: String,
+        /// Why.
+        reason: String,
+    },
+    /// A port could not be added to the core.
+    #[error("{0}")]
+    Port(#[from] crate::switch::SwitchError),
+    /// A device or socket failed at start.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The control socket could not be created.
+    #[error("control socket {path}: {source}")]
+    Control {
+        /// Socket path.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// What the live driver needs to start.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The validated configuration.
+    pub config: Config,
+    /// Where to serve the control socket; `None` disables it.
+    pub control: Option<PathBuf>,
+}
+
+/// A TAP port's device, which comes and goes as the device fails and is reopened.
+struct TapPort {
+    port: PortId,
+    name: String,
+    dev: RefCell<Option<Rc<AsyncFd<Tap>>>>,
+    broken: Notify,
+}
+
+struct ListenerIo {
+    index: usize,
+    sock: AsyncFd<std::net::UdpSocket>,
+    state: RefCell<Listener>,
+    header: Vec<u8>,
+    scratch: RefCell<FanoutScratch>,
+    last_refusal_log: Cell<Option<Instant>>,
+}
+
+#[derive(Clone)]
+enum Egress {
+    Tap(Rc<TapPort>),
+    Peer(usize),
+}
+
+/// Per-listener destinations of the frame being sent.
+#[derive(Default)]
+struct Fanout {
+    addrs: Vec<SocketAddr>,
+    ports: Vec<PortId>,
+}
+
+/// The running switch.
+pub struct Node {
+    core: RefCell<Switch>,
+    egress: RefCell<Vec<Option<Egress>>>,
+    listeners: Vec<Rc<ListenerIo>>,
+    clock: Clock,
+    timer_kick: Notify,
+    armed: Cell<Option<Instant>>,
+    fanout: RefCell<Vec<Fanout>>,
+    tx_failures: RefCell<Vec<(PortId, TxFailure)>>,
+}
+
+impl Node {
+    fn set_egress(&self, port: PortId, egress: Option<Egress>) {
+        let mut table = self.egress.borrow_mut();
+        if table.len() <= port.index() {
+            table.resize(port.index() + 1, None);
+        }
+        table[port.index()] = egress;
+    }
+
+    /// Switch one received frame and send it where the core says.
+    fn forward(&self, ingress: PortId, frame: &[u8], now: Instant) {
+        let mut core = self.core.borrow_mut();
+        let egress = core.handle_frame(ingress, frame, now);
+        if egress.is_empty() {
+            return;
+        }
+        self.send(egress, frame);
+        for (port, failure) in self.tx_failures.borrow_mut().drain(..) {
+            core.record_tx_failure(port, failure);
+        }
+    }
+
+    /// Write `frame` to each port: TAPs directly, tunnel peers batched per listener.
+    fn send(&self, ports: &[PortId], frame: &[u8]) {
+        let table = self.egress.borrow();
+        let mut fanout = self.fanout.borrow_mut();
+        let mut failures = self.tx_failures.borrow_mut();
+        for &port in ports {
+            match table.get(port.index()).and_then(Option::as_ref) {
+                Some(Egress::Tap(tap)) => {
+                    if let Err(e) = send_tap(tap, frame) {
+                        failures.push((port, TxFailure::Error));
+                        if is_fatal(&e) {
+                            tap.broken.notify_one();
+                        }
+                    }
+                }
+                Some(Egress::Peer(l)) => {
+                    if let (Some(remote), Some(out)) =
+                        (self.listeners[*l].state.borrow().remote(port), fanout.get_mut(*l))
+                    {
+                        out.addrs.push(remote);
+                        out.ports.push(port);
+                    }
+                }
+                None => failures.push((port, TxFailure::Error)),
+            }
+        }
+        for (l, out) in fanout.iter_mut().enumerate() {
+            if out.addrs.is_empty() {
+                continue;
+            }
+            let lio = &self.listeners[l];
+            udp::send_fanout(
+                lio.sock.get_ref(),
+                &mut lio.scratch.borrow_mut(),
+                &lio.header,
+                frame,
+                &out.addrs,
+                |i, outcome| match outcome {
+                    SendOutcome::Sent => {}
+                    SendOutcome::TooBig => failures.push((out.ports[i], TxFailure::TooBig)),
+                    SendOutcome::Failed => failures.push((out.ports[i], TxFailure::Error)),
+                },
+            );
+            out.addrs.clear();
+            out.ports.clear();
+        }
+    }
+
+    /// After a batch: send what the core originated, apply its events, re-arm the timer.
+    fn after_batch(&self) {
+        loop {
+            let tx = self.core.borrow_mut().poll_transmit();
+            let Some(tx) = tx else { break };
+            self.send(&tx.ports, &tx.frame);
+            let mut core = self.core.borrow_mut();
+            for (port, failure) in self.tx_failures.borrow_mut().drain(..) {
+                core.record_tx_failure(port, failure);
+            }
+        }
+        loop {
+            let event = self.core.borrow_mut().poll_event();
+            match event {
+                Some(Event::PortExpired { port, name }) => {
+                    for l in &self.listeners {
+                        l.state.borrow_mut().remove_port(port);
+                    }
+                    self.set_egress(port, None);
+                    info!(peer = %name, "peer expired after its idle timeout");
+                }
+                None => break,
+            }
+        }
+        let next = self.core.borrow().poll_timeout();
+        if next.is_some() && (self.armed.get().is_none() || next < self.armed.get()) {
+            self.timer_kick.notify_one();
+        }
+    }
+
+    /// A datagram from `src` on listener `lio`.
+    fn on_datagram(&self, lio: &ListenerIo, src: SocketAddr, datagram: &[u8], now: Instant) {
+        let verdict = lio.state.borrow_mut().ingress(src, datagram);
+        match verdict {
+            Ingress::Known { port, frame } => self.forward(port, frame, now),
+            Ingress::NewPeer {
+                key,
+                remote,
+                name,
+                frame,
+            } => {
+                let idle = lio.state.borrow().config().idle_timeout;
+                let mut cfg = PortConfig::new(name.clone(), PortKind::Peer);
+                cfg.idle_timeout = Some(idle);
+                let added = self.core.borrow_mut().add_port(cfg, now);
+                match added {
+                    Ok(port) => {
+                        lio.state.borrow_mut().insert_peer(key, remote, port, false);
+                        self.set_egress(port, Some(Egress::Peer(lio.index)));
+                        info!(peer = %name, %remote, "dynamic peer admitted");
+                        self.forward(port, frame, now);
+                    }
+                    Err(e) => warn!(peer = %name, error = %e, "cannot admit peer"),
+                }
+            }
+            Ingress::Dropped(ListenerDrop::NotAllowed) => {
+                let last = lio.last_refusal_log.get();
+                if last.is_none_or(|t| now.saturating_since(t) >= REFUSAL_LOG_INTERVAL) {
+                    lio.last_refusal_log.set(Some(now));
+                    warn!(
+                        listener = %lio.state.borrow().name(),
+                        source = %src,
+                        "datagram from a source outside `allow` dropped (further refusals are counted, not logged, for 10s)"
+                    );
+                }
+            }
+            Ingress::Dropped(_) => {}
+        }
+    }
+
+    /// Answer one control request.
+    pub fn handle_request(&self, req: &Request) -> Response {
+        let now = self.clock.now();
+        match req {
+            Request::Show { what } => match what.as_str() {
+                "state" => Response::ok(self.snapshot(now)),
+                "ports" => Response::ok(self.core.borrow().state(now).ports),
+                "fdb" => Response::ok(self.core.borrow().state(now).fdb),
+                "peers" => Response::ok(self.peers(now)),
+                "counters" => Response::ok(self.snapshot(now)),
+                other => Response::err(format!("unknown view {other:?}")),
+            },
+            Request::FdbFlush { port } => {
+                let mut core = self.core.borrow_mut();
+                let id = match port {
+                    Some(name) => match core.port_by_name(name) {
+                        Some(id) => Some(id),
+                        None => return Response::err(format!("no port named {name:?}")),
+                    },
+                    None => None,
+                };
+                let removed = core.fdb_mut().flush(id);
+                Response::ok(serde_json::json!({ "removed": removed }))
+            }
+        }
+    }
+
+    fn peers(&self, now: Instant) -> Vec<PeerRow> {
+        let state = self.core.borrow().state(now);
+        let mut rows = Vec::new();
+        for l in &self.listeners {
+            let listener = l.state.borrow();
+            for p in listener.peers() {
+                let port = state.ports.iter().find(|v| v.id == p.port.0);
+                rows.push(PeerRow {
+                    name: port.map(|v| v.name.clone()).unwrap_or_default(),
+                    listener: listener.name().to_string(),
+                    encap: listener.config().encap,
+                    remote: p.remote,
+                    is_static: p.is_static,
+                    idle_ms: port.map(|v| v.idle_ms).unwrap_or(0),
+                    macs: state
+                        .fdb
+                        .iter()
+                        .filter(|f| port.is_some_and(|v| v.name == f.port))
+                        .map(|f| f.mac.to_string())
+                        .collect(),
+                });
+            }
+        }
+        rows
+    }
+
+    fn snapshot(&self, now: Instant) -> NodeState {
+        NodeState {
+            switch: self.core.borrow().state(now),
+            listeners: self
+                .listeners
+                .iter()
+                .map(|l| {
+                    let s = l.state.borrow();
+                    ListenerRow {
+                        name: s.name().to_string(),
+                        bind: s.config().bind,
+                        encap: s.config().encap,
+                        vni: (s.config().encap == Encap::Vxlan).then_some(s.config().vni),
+                        counters: s.counters().clone(),
+                    }
+                })
+                .collect(),
+            peers: self.peers(now),
+        }
+    }
+}
+
+/// A tunnel peer as shown by `show peers`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerRow {
+    /// Port name.
+    pub name: String,
+    /// Listener it belongs to.
+    pub listener: String,
+    /// Encapsulation.
+    pub encap: Encap,
+    /// Where frames for it go.
+    pub remote: SocketAddr,
+    /// Configured (never expires) or dynamic.
+    pub is_static: bool,
+    /// Milliseconds since it last sent a frame.
+    pub idle_ms: u64,
+    /// MACs learned behind it.
+    pub macs: Vec<String>,
+}
+
+/// A listener as shown by `show state`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListenerRow {
+    /// Name.
+    pub name: String,
+    /// Bound address.
+    pub bind: SocketAddr,
+    /// Encapsulation.
+    pub encap: Encap,
+    /// VNI (VXLAN only).
+    pub vni: Option<u32>,
+    /// Datagram counters.
+    pub counters: crate::tunnel::ListenerCounters,
+}
+
+/// The whole running switch: the core's state plus the tunnels'.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeState {
+    /// Core state: ports, FDB, counters.
+    pub switch: crate::switch::SwitchState,
+    /// Tunnel listeners.
+    pub listeners: Vec<ListenerRow>,
+    /// Tunnel peers.
+    pub peers: Vec<PeerRow>,
+}
+
+fn send_tap(tap: &TapPort, frame: &[u8]) -> io::Result<()> {
+    match tap.dev.borrow().as_ref() {
+        Some(dev) => dev.get_ref().send(frame).map(|_| ()),
+        None => Err(io::Error::from(io::ErrorKind::NotConnected)),
+    }
+}
+
+/// Errors after which a TAP descriptor is useless: the device is gone.
+fn is_fatal(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EBADFD) | Some(libc::ENODEV) | Some(libc::ENXIO) | Some(libc::EBADF)
+    )
+}
+
+/// Run the switch until SIGINT or SIGTERM.
+pub async fn run(opts: RunOptions) -> Result<(), StartError> {
+    let local = tokio::task::LocalSet::new();
+    local.run_until(run_local(opts)).await
+}
+
+async fn run_local(opts: RunOptions) -> Result<(), StartError> {
+    let cfg = opts.config;
+    let clock = Clock::start();
+    let now = clock.now();
+    let mut core = Switch::new(SwitchConfig { fdb: cfg.fdb.clone() });
+
+    let mut listener_cfgs = cfg.listeners.clone();
+    let peers = resolve_peers(&cfg, &mut listener_cfgs)?;
+
+    let mut listeners = Vec::new();
+    for (index, lc) in listener_cfgs.into_iter().enumerate() {
+        let name = lc.display_name();
+        let sock = udp::bind(lc.bind).map_err(|source| StartError::Bind {
+            name: name.clone(),
+            addr: lc.bind,
+            source,
+        })?;
+        let local_addr = sock.local_addr().unwrap_or(lc.bind);
+        let state = Listener::new(lc);
+        let header = state.encap_header().map(|h| h.to_vec()).unwrap_or_default();
+        let allow: Vec<String> = state.config().allow.iter().map(|n| n.to_string()).collect();
+        info!(
+            listener = %name,
+            addr = %local_addr,
+            encap = %state.config().encap,
+            vni = ?(state.config().encap == Encap::Vxlan).then_some(state.config().vni),
+            allow = %if allow.is_empty() { "none (static peers only)".to_string() } else { allow.join(", ") },
+            "listening"
+        );
+        listeners.push(Rc::new(ListenerIo {
+            index,
+            sock: reactor::register(sock, Interest::READABLE)?,
+            state: RefCell::new(state),
+            header,
+            scratch: RefCell::new(FanoutScratch::default()),
+            last_refusal_log: Cell::new(None),
+        }));
+    }
+
+    let mut tap_ports = Vec::new();
+    for tap in &cfg.taps {
+        let port = core.add_port(PortConfig::new(tap.name.clone(), PortKind::Tap), now)?;
+        // Down until the device is open.
+        core.set_port_up(port, false, now);
+        tap_ports.push(Rc::new(TapPort {
+            port,
+            name: tap.name.clone(),
+            dev: RefCell::new(None),
+            broken: Notify::new(),
+        }));
+    }
+    let mut peer_egress = Vec::new();
+    for (listener, key, remote) in peers {
+        let l = &listeners[listener];
+        let name = l.state.borrow().peer_name(key);
+        let port = core.add_port(PortConfig::new(name.clone(), PortKind::Peer), now)?;
+        l.state.borrow_mut().insert_peer(key, remote, port, true);
+        peer_egress.push((port, listener));
+        info!(peer = %name, %remote, "static peer");
+    }
+    for entry in &cfg.static_fdb {
+        if let Some(port) = core.port_by_name(&entry.port) {
+            core.add_static_fdb(entry.vlan, entry.mac, port);
+        }
+    }
+
+    let node = Rc::new(Node {
+        core: RefCell::new(core),
+        egress: RefCell::new(Vec::new()),
+        fanout: RefCell::new((0..listeners.len()).map(|_| Fanout::default()).collect()),
+        listeners,
+        clock,
+        timer_kick: Notify::new(),
+        armed: Cell::new(None),
+        tx_failures: RefCell::new(Vec::new()),
+    });
+    for (port, listener) in peer_egress {
+        node.set_egress(port, Some(Egress::Peer(listener)));
+    }
+    for tap in &tap_ports {
+        node.set_egress(tap.port, Some(Egress::Tap(tap.clone())));
+        tokio::task::spawn_local(tap_task(node.clone(), tap.clone()));
+    }
+    for l in &node.listeners {
+        tokio::task::spawn_local(listener_task(node.clone(), l.clone()));
+    }
+    tokio::task::spawn_local(timer_task(node.clone()));
+
+    let _control = match &opts.control {
+        Some(path) => {
+            let server = control::Server::bind(path).map_err(|source| StartError::Control {
+                path: path.clone(),
+                source,
+            })?;
+            info!(path = %path.display(), "control socket");
+            let n = node.clone();
+            tokio::task::spawn_local(server.serve(move |req| n.handle_request(&req)));
+            Some(control::Cleanup(path.clone()))
+        }
+        None => None,
+    };
+
+    info!(
+        taps = tap_ports.len(),
+        listeners = node.listeners.len(),
+        "overcast is switching"
+    );
+    shutdown_signal().await;
+    info!("shutting down");
+    Ok(())
+}
+
+/// Resolve static peers, creating an implicit listener for any encapsulation
+/// that has none (edge mode): VXLAN on its well-known port, since the hub
+/// answers VTEPs there; raw on an ephemeral port.
+fn resolve_peers(
+    cfg: &Config,
+    listeners: &mut Vec<ListenerConfig>,
+) -> Result<Vec<(usize, PeerKey, SocketAddr)>, StartError> {
+    let mut out = Vec::new();
+    for peer in &cfg.peers {
+        let remote = peer
+            .remote
+            .to_socket_addrs()
+            .map_err(|e| StartError::Resolve {
+                remote: peer.remote.clone(),
+                reason: e.to_string(),
+            })?
+            .next()
+            .ok_or_else(|| StartError::Resolve {
+                remote: peer.remote.clone(),
+                reason: "no addresses".into(),
+            })?;
+        let index = match &peer.listener {
+            Some(name) => listeners.iter().position(|l| &l.display_name() == name),
+            None => listeners.iter().position(|l| l.encap == peer.encap),
+        };
+        let index = match index {
+            Some(i) => i,
+            None => {
+                let any = match remote.ip() {
+                    IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                };
+                let port = match peer.encap {
+                    Encap::Vxlan => crate::tunnel::config::VXLAN_PORT,
+                    Encap::Raw => 0,
+                };
+                let mut l = ListenerConfig::new(SocketAddr::new(any, port), peer.encap);
+                l.allow.clear();
+                listeners.push(l);
+                listeners.len() - 1
+            }
+        };
+        let key = match peer.encap {
+            Encap::Vxlan => PeerKey::Ip(remote.ip()),
+            Encap::Raw => PeerKey::Addr(remote),
+        };
+        out.push((index, key, remote));
+    }
+    Ok(out)
+}
+
+async fn tap_task(node: Rc<Node>, tap: Rc<TapPort>) {
+    let mut backoff = RETRY_MIN;
+    let mut buf = vec![0u8; TAP_BUF];
+    loop {
+        let dev = match Tap::open(&tap.name).and_then(|t| reactor::register(t, Interest::READABLE)) {
+            Ok(dev) => Rc::new(dev),
+            Err(e) => {
+                warn!(tap = %tap.name, error = %e, retry_in = ?backoff, "cannot open TAP; port stays down");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(RETRY_MAX);
+                continue;
+            }
+        };
+        *tap.dev.borrow_mut() = Some(dev.clone());
+        node.core.borrow_mut().set_port_up(tap.port, true, node.clock.now());
+        info!(tap = %tap.name, "TAP port up");
+        let why = tap_read_loop(&node, &tap, &dev, &mut buf).await;
+        *tap.dev.borrow_mut() = None;
+        node.core.borrow_mut().set_port_up(tap.port, false, node.clock.now());
+        warn!(tap = %tap.name, error = %why, "TAP port down; will reopen");
+        backoff = RETRY_MIN;
+        tokio::time::sleep(backoff).await;
+    }
+}
+
+/// Read and switch frames until the device fails; returns why.
+async fn tap_read_loop(node: &Node, tap: &TapPort, dev: &AsyncFd<Tap>, buf: &mut [u8]) -> io::Error {
+    loop {
+        let mut guard = tokio::select! {
+            ready = dev.ready(Interest::READABLE | Interest::ERROR) => match ready {
+                Ok(g) => g,
+                Err(e) => return e,
+            },
+            _ = tap.broken.notified() => return io::Error::from_raw_os_error(libc::EBADFD),
+        };
+        let mut taken = 0;
+        while taken < PORT_BATCH {
+            match dev.get_ref().recv(buf) {
+                Ok(n) => {
+                    let now = node.clock.now();
+                    node.forward(tap.port, &buf[..n], now);
+                    taken += 1;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    guard.clear_ready();
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return e,
+            }
+        }
+        node.after_batch();
+        if taken == PORT_BATCH {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+async fn listener_task(node: Rc<Node>, lio: Rc<ListenerIo>) {
+    let mut batch = RxBatch::default();
+    loop {
+        let mut guard = match lio.sock.readable().await {
+            Ok(g) => g,
+            Err(e) => {
+                warn!(error = %e, "listener socket failed");
+                return;
+            }
+        };
+        let mut rounds = 0;
+        loop {
+            match batch.recv(lio.sock.get_ref()) {
+                Ok(_) => {
+                    let now = node.clock.now();
+                    for (src, datagram) in batch.iter() {
+                        node.on_datagram(&lio, src, datagram, now);
+                    }
+                    rounds += 1;
+                    if rounds * udp::RX_BATCH >= PORT_BATCH {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    guard.clear_ready();
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // ICMP errors for earlier sends surface here (ECONNREFUSED);
+                    // they concern one peer, never the listener.
+                    debug!(error = %e, "listener receive error");
+                    break;
+                }
+            }
+        }
+        node.after_batch();
+        tokio::task::yield_now().await;
+    }
+}
+
+async fn timer_task(node: Rc<Node>) {
+    loop {
+        let deadline = node.core.borrow().poll_timeout();
+        node.armed.set(deadline);
+        let sleep = async {
+            match deadline {
+                Some(t) => tokio::time::sleep_until(node.clock.to_tokio(t)).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = sleep => {
+                let now = node.clock.now();
+                node.core.borrow_mut().handle_timeout(now);
+                node.after_batch();
+            }
+            _ = node.timer_kick.notified() => {}
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    match (term, int) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
