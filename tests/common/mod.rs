@@ -1,0 +1,217 @@
+//! Shared scaffolding for the root-only integration tests: namespaces, links
+//! and overcast processes that clean up after themselves whatever happens.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A short name unique to this test process: `oc<pid%10000><letter><n>`.
+/// Interface names must fit in 15 bytes.
+pub fn unique(tag: &str) -> String {
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    format!("oc{}{}{}", std::process::id() % 10000, tag, n)
+}
+
+/// Whether the real-network tests can run here; prints why not.
+pub fn can_run(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let tun = Path::new("/dev/net/tun").exists();
+    let ip = Command::new("ip").arg("-V").output().is_ok();
+    if root && tun && ip {
+        return true;
+    }
+    eprintln!("SKIPPED {test}: needs root, /dev/net/tun and iproute2 (root={root}, tun={tun}, ip={ip})");
+    false
+}
+
+/// Run a command; panic with its output if it fails.
+pub fn run(cmd: &str) -> String {
+    let out = sh(cmd);
+    assert!(
+        out.status.success(),
+        "`{cmd}` failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Run a command and return its output, whatever its status.
+pub fn sh(cmd: &str) -> Output {
+    Command::new("sh").arg("-c").arg(cmd).output().expect("sh runs")
+}
+
+/// A network namespace, deleted on drop.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    pub fn new(tag: &str) -> Netns {
+        let name = unique(tag);
+        run(&format!("ip netns add {name}"));
+        run(&format!("ip -n {name} link set lo up"));
+        Netns { name }
+    }
+
+    /// `ip netns exec NAME cmd`.
+    pub fn exec(&self, cmd: &str) -> Output {
+        sh(&format!("ip netns exec {} {cmd}", self.name))
+    }
+
+    /// Like [`Netns::exec`], panicking on failure.
+    pub fn run(&self, cmd: &str) -> String {
+        run(&format!("ip netns exec {} {cmd}", self.name))
+    }
+
+    /// Whether `ping` from here reaches `ip` (a few tries).
+    pub fn pings(&self, ip: &str) -> bool {
+        self.exec(&format!("ping -c 2 -i 0.2 -W 1 {ip}")).status.success()
+    }
+
+    /// Wait up to `secs` for a first successful ping.
+    pub fn ping_within(&self, ip: &str, secs: u64) -> bool {
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            if self.exec(&format!("ping -c 1 -W 1 {ip}")).status.success() {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = sh(&format!("ip netns pids {0} | xargs -r kill 2>/dev/null; ip netns del {0}", self.name));
+    }
+}
+
+/// A running `overcast` process, killed (by PID) on drop.
+pub struct Overcast {
+    child: Child,
+    pub control: PathBuf,
+    pub log: PathBuf,
+    _dir: TempDir,
+}
+
+impl Overcast {
+    /// Start `overcast run ARGS` inside `ns`, with a private control socket.
+    pub fn start(ns: &Netns, args: &str) -> Overcast {
+        let dir = TempDir::new();
+        let control = dir.path().join("control.sock");
+        let log = dir.path().join("overcast.log");
+        let child = Command::new("ip")
+            .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_overcast"), "run", "--control"])
+            .arg(&control)
+            .args(args.split_whitespace())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("overcast starts");
+        let oc = Overcast {
+            child,
+            control,
+            log,
+            _dir: dir,
+        };
+        oc.wait_for_control();
+        oc
+    }
+
+    fn wait_for_control(&self) {
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            if self.control.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("overcast did not start; log:\n{}", self.log_text());
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `overcast show WHAT --json`, parsed.
+    pub fn show(&self, what: &str) -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_overcast"))
+            .args(["show", what, "--json", "--control"])
+            .arg(&self.control)
+            .output()
+            .expect("overcast show runs");
+        assert!(out.status.success(), "show {what}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("show --json prints JSON")
+    }
+
+    /// A port's counter, e.g. `tx_frames`.
+    pub fn port_counter(&self, port: &str, counter: &str) -> u64 {
+        let ports = self.show("ports");
+        ports
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["name"] == port))
+            .and_then(|p| p["counters"][counter].as_u64())
+            .unwrap_or_else(|| panic!("no counter {counter} on port {port}: {ports}"))
+    }
+}
+
+impl Drop for Overcast {
+    fn drop(&mut self) {
+        // `ip netns exec` execs overcast, so this PID is overcast's own.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- overcast log ---\n{}", self.log_text());
+        }
+    }
+}
+
+/// A temporary directory, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        let p = std::env::temp_dir().join(unique("d"));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Wait until a TAP exists in `ns`, then move it into `host` and address it.
+pub fn move_tap(sw: &Netns, tap: &str, host: &Netns, addr: &str) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while !sw.exec(&format!("ip link show {tap}")).status.success() {
+        assert!(Instant::now() < end, "TAP {tap} never appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    run(&format!("ip -n {} link set {tap} netns {}", sw.name, host.name));
+    run(&format!("ip -n {} addr add {addr} dev {tap}", host.name));
+    run(&format!("ip -n {} link set {tap} up", host.name));
+}
+
+/// Path of a helper script in tests/tools.
+pub fn tool(name: &str) -> String {
+    format!("{}/tests/tools/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The MAC of `dev` in `ns`.
+pub fn mac_of(ns: &Netns, dev: &str) -> String {
+    ns.run(&format!("cat /sys/class/net/{dev}/address")).trim().to_string()
+}

@@ -1,0 +1,85 @@
+//! Real hosts (network namespaces) on real TAP ports: learning, forwarding, isolation, and a TAP vanishing.
+
+mod common;
+
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn three_namespaces_switch_through_tap_ports() {
+    if !can_run("three_namespaces_switch_through_tap_ports") {
+        return;
+    }
+    let sw = Netns::new("s");
+    let hosts: Vec<Netns> = (0..3).map(|_| Netns::new("h")).collect();
+    let taps: Vec<String> = (0..3).map(|_| unique("t")).collect();
+    let args: Vec<String> = taps.iter().map(|t| format!("--tap {t}")).collect();
+    let oc = Overcast::start(&sw, &args.join(" "));
+    let ips = ["10.201.0.1", "10.201.0.2", "10.201.0.3"];
+    for i in 0..3 {
+        move_tap(&sw, &taps[i], &hosts[i], &format!("{}/24", ips[i]));
+    }
+
+    // Every host reaches every other host.
+    for i in 0..3 {
+        for j in 0..3 {
+            if i != j {
+                assert!(hosts[i].ping_within(ips[j], 10), "host {i} cannot ping {}", ips[j]);
+            }
+        }
+    }
+
+    // The FDB holds the three MACs, each on its own port.
+    let fdb = oc.show("fdb");
+    for i in 0..3 {
+        let mac = mac_of(&hosts[i], &taps[i]);
+        let entry = fdb
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["mac"] == mac.as_str())
+            .unwrap_or_else(|| panic!("{mac} not learned: {fdb}"));
+        assert_eq!(entry["port"], taps[i].as_str(), "{mac} on the wrong port");
+    }
+
+    // Known unicast reaches only its port: host 3 sees none of host 1's pings to host 2.
+    let ready = TempDir::new();
+    let flag = ready.path().join("ready");
+    let sniffer = Command::new("ip")
+        .args(["netns", "exec", &hosts[2].name, "python3", &tool("sniff.py"), &taps[2], "4", "--proto", "icmp", "--dst", ips[1]])
+        .arg("--ready")
+        .arg(&flag)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sniffer starts");
+    while !flag.exists() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    hosts[0].run(&format!("ping -c 10 -i 0.1 -W 1 {}", ips[1]));
+    let seen: u64 = String::from_utf8_lossy(&sniffer.wait_with_output().unwrap().stdout)
+        .trim()
+        .parse()
+        .expect("sniffer prints a count");
+    assert_eq!(seen, 0, "host 3 received unicast ICMP meant for host 2");
+
+    // Delete host 3's TAP while hosts 1 and 2 ping each other: they keep pinging.
+    let pinger = Command::new("ip")
+        .args(["netns", "exec", &hosts[0].name, "ping", "-c", "30", "-i", "0.1", "-W", "1", ips[1]])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("ping starts");
+    std::thread::sleep(Duration::from_millis(800));
+    run(&format!("ip -n {} link del {}", hosts[2].name, taps[2]));
+    let out = pinger.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" 0% packet loss"), "pings lost while a TAP vanished:\n{text}");
+    assert!(hosts[1].pings(ips[0]), "hosts 1 and 2 stopped switching");
+    // The switch noticed: the port went down (and is being reopened).
+    let noticed = format!("TAP port down; will reopen tap={}", taps[2]);
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while !oc.log_text().contains(&noticed) {
+        assert!(std::time::Instant::now() < end, "the vanished TAP's port never went down");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Count frames seen on an interface for a while: an independent witness of what a port received.
+
+usage: sniff.py IFACE SECONDS [--proto icmp|udp|any] [--dst IP] [--ready FILE]
+Prints the number of matching IPv4/IPv6 frames received (not sent) on IFACE.
+"""
+import argparse, select, socket, struct, time
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+
+ap = argparse.ArgumentParser()
+ap.add_argument("iface")
+ap.add_argument("seconds", type=float)
+ap.add_argument("--proto", default="any")
+ap.add_argument("--dst")
+ap.add_argument("--ready")
+a = ap.parse_args()
+
+protos = {"icmp": {1, 58}, "udp": {17}}
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+s.bind((a.iface, 0))
+if a.ready:
+    open(a.ready, "w").close()
+count = 0
+end = time.time() + a.seconds
+while True:
+    left = end - time.time()
+    if left <= 0:
+        break
+    r, _, _ = select.select([s], [], [], left)
+    if not r:
+        continue
+    frame, addr = s.recvfrom(65535)
+    if addr[2] == PACKET_OUTGOING:
+        continue
+    etype = struct.unpack("!H", frame[12:14])[0]
+    if etype == 0x0800 and len(frame) >= 34:
+        proto, dst = frame[23], socket.inet_ntop(socket.AF_INET, frame[30:34])
+    elif etype == 0x86DD and len(frame) >= 54:
+        proto, dst = frame[20], socket.inet_ntop(socket.AF_INET6, frame[38:54])
+    else:
+        continue
+    if a.proto != "any" and proto not in protos[a.proto]:
+        continue
+    if a.dst and dst != a.dst:
+        continue
+    count += 1
+print(count)
