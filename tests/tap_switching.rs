@@ -44,23 +44,9 @@ fn three_namespaces_switch_through_tap_ports() {
     }
 
     // Known unicast reaches only its port: host 3 sees none of host 1's pings to host 2.
-    let ready = TempDir::new();
-    let flag = ready.path().join("ready");
-    let sniffer = Command::new("ip")
-        .args(["netns", "exec", &hosts[2].name, "python3", &tool("sniff.py"), &taps[2], "4", "--proto", "icmp", "--dst", ips[1]])
-        .arg("--ready")
-        .arg(&flag)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sniffer starts");
-    while !flag.exists() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    hosts[0].run(&format!("ping -c 10 -i 0.1 -W 1 {}", ips[1]));
-    let seen: u64 = String::from_utf8_lossy(&sniffer.wait_with_output().unwrap().stdout)
-        .trim()
-        .parse()
-        .expect("sniffer prints a count");
+    let seen = sniff_during(&hosts[2], &taps[2], 4, &["--proto", "icmp", "--dst", ips[1]], || {
+        hosts[0].run(&format!("ping -c 10 -i 0.1 -W 1 {}", ips[1]));
+    });
     assert_eq!(seen, 0, "host 3 received unicast ICMP meant for host 2");
 
     // Delete host 3's TAP while hosts 1 and 2 ping each other: they keep pinging.

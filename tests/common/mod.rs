@@ -103,12 +103,27 @@ pub struct Overcast {
 impl Overcast {
     /// Start `overcast run ARGS` inside `ns`, with a private control socket.
     pub fn start(ns: &Netns, args: &str) -> Overcast {
+        Overcast::start_with(ns, None, args)
+    }
+
+    /// Start `overcast run --config FILE ARGS`, FILE holding `config`.
+    pub fn start_config(ns: &Netns, config: &str, args: &str) -> Overcast {
+        Overcast::start_with(ns, Some(config), args)
+    }
+
+    fn start_with(ns: &Netns, config: Option<&str>, args: &str) -> Overcast {
         let dir = TempDir::new();
         let control = dir.path().join("control.sock");
         let log = dir.path().join("overcast.log");
-        let child = Command::new("ip")
-            .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_overcast"), "run", "--control"])
-            .arg(&control)
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_overcast"), "run", "--control"])
+            .arg(&control);
+        if let Some(text) = config {
+            let file = dir.path().join("overcast.toml");
+            std::fs::write(&file, text).expect("config written");
+            cmd.arg("--config").arg(file);
+        }
+        let child = cmd
             .args(args.split_whitespace())
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -214,4 +229,79 @@ pub fn tool(name: &str) -> String {
 /// The MAC of `dev` in `ns`.
 pub fn mac_of(ns: &Netns, dev: &str) -> String {
     ns.run(&format!("cat /sys/class/net/{dev}/address")).trim().to_string()
+}
+
+/// An underlay LAN: a kernel bridge in `hub` at `<prefix>.254/24`, and a veth into each host.
+pub struct Underlay {
+    pub prefix: String,
+    pub bridge: String,
+    hub: String,
+}
+
+impl Underlay {
+    pub fn new(hub: &Netns, prefix: &str) -> Underlay {
+        let bridge = unique("b");
+        run(&format!("ip -n {} link add {bridge} type bridge", hub.name));
+        run(&format!("ip -n {} addr add {prefix}.254/24 dev {bridge}", hub.name));
+        run(&format!("ip -n {} link set {bridge} up", hub.name));
+        Underlay {
+            prefix: prefix.to_string(),
+            bridge,
+            hub: hub.name.clone(),
+        }
+    }
+
+    /// The hub's underlay address.
+    pub fn hub_ip(&self) -> String {
+        format!("{}.254", self.prefix)
+    }
+
+    /// Give `host` the interface `ul0` at `<prefix>.<n>` on this LAN.
+    pub fn attach(&self, host: &Netns, n: u8) -> String {
+        let outer = unique("u");
+        run(&format!("ip -n {} link add {outer} type veth peer name ul0 netns {}", self.hub, host.name));
+        run(&format!("ip -n {} link set {outer} master {} up", self.hub, self.bridge));
+        let ip = format!("{}.{n}", self.prefix);
+        run(&format!("ip -n {} addr add {ip}/24 dev ul0", host.name));
+        run(&format!("ip -n {} link set ul0 up", host.name));
+        ip
+    }
+}
+
+/// Give `host` a kernel VXLAN device `vx0` towards `hub_ip`, addressed `addr`.
+pub fn kernel_vxlan(host: &Netns, vni: u32, local: &str, hub_ip: &str, addr: &str) {
+    run(&format!(
+        "ip -n {} link add vx0 type vxlan id {vni} remote {hub_ip} local {local} dev ul0 dstport 4789",
+        host.name
+    ));
+    run(&format!("ip -n {} addr add {addr} dev vx0", host.name));
+    // A gratuitous ARP at link-up registers the host with the hub before anyone talks to it.
+    host.run("sysctl -qw net.ipv4.conf.vx0.arp_notify=1");
+    run(&format!("ip -n {} link set vx0 up", host.name));
+}
+
+/// Turn IPv6 off in a namespace, so no ND/MLD chatter keeps peers alive or fills counters.
+pub fn no_ipv6(ns: &Netns) {
+    ns.run("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+}
+
+/// Count frames on `dev` in `ns` for `secs` while `during` runs.
+pub fn sniff_during(ns: &Netns, dev: &str, secs: u32, filter: &[&str], during: impl FnOnce()) -> u64 {
+    let ready = TempDir::new();
+    let flag = ready.path().join("ready");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "python3", &tool("sniff.py"), dev, &secs.to_string()])
+        .args(filter)
+        .arg("--ready")
+        .arg(&flag)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sniffer starts");
+    let end = Instant::now() + Duration::from_secs(5);
+    while !flag.exists() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    during();
+    let out = child.wait_with_output().expect("sniffer ends");
+    String::from_utf8_lossy(&out.stdout).trim().parse().expect("sniffer prints a count")
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Count frames seen on an interface for a while: an independent witness of what a port received.
 
-usage: sniff.py IFACE SECONDS [--proto icmp|udp|any] [--dst IP] [--ready FILE]
+usage: sniff.py IFACE SECONDS [--proto icmp|udp|arp|any] [--dst IP] [--ready FILE]
 Prints the number of matching IPv4/IPv6 frames received (not sent) on IFACE.
 """
 import argparse, select, socket, struct, time
@@ -18,6 +18,7 @@ ap.add_argument("--ready")
 a = ap.parse_args()
 
 protos = {"icmp": {1, 58}, "udp": {17}}
+ETHERTYPE_ARP = 0x0806
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
 s.bind((a.iface, 0))
 if a.ready:
@@ -35,6 +36,10 @@ while True:
     if addr[2] == PACKET_OUTGOING:
         continue
     etype = struct.unpack("!H", frame[12:14])[0]
+    if a.proto == "arp":
+        if etype == ETHERTYPE_ARP and (not a.dst or socket.inet_ntop(socket.AF_INET, frame[38:42]) == a.dst):
+            count += 1
+        continue
     if etype == 0x0800 and len(frame) >= 34:
         proto, dst = frame[23], socket.inet_ntop(socket.AF_INET, frame[30:34])
     elif etype == 0x86DD and len(frame) >= 54:

@@ -1,0 +1,176 @@
+//! The overlay hub with real clients: kernel VXLAN devices and overcast itself in edge mode.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+fn peer_names(oc: &Overcast) -> Vec<String> {
+    oc.show("peers")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn kernel_vxlan_hosts_and_a_raw_edge_share_one_domain_through_the_default_hub() {
+    if !can_run("kernel_vxlan_hosts_and_a_raw_edge_share_one_domain_through_the_default_hub") {
+        return;
+    }
+    let hub = Netns::new("H");
+    let ul = Underlay::new(&hub, "10.210.0");
+    // The hub with no config at all: its built-in defaults.
+    let oc = Overcast::start(&hub, "");
+
+    let hosts: Vec<Netns> = (0..3).map(|_| Netns::new("v")).collect();
+    let overlay = ["10.211.0.1", "10.211.0.2", "10.211.0.3"];
+    let mut underlay = Vec::new();
+    for (i, h) in hosts.iter().enumerate() {
+        no_ipv6(h);
+        let local = ul.attach(h, i as u8 + 1);
+        kernel_vxlan(h, 42, &local, &ul.hub_ip(), &format!("{}/24", overlay[i]));
+        underlay.push(local);
+    }
+    for i in 0..3 {
+        for j in 0..3 {
+            if i != j {
+                assert!(hosts[i].ping_within(overlay[j], 10), "vxlan host {i} cannot ping {}", overlay[j]);
+            }
+        }
+    }
+
+    // Broadcast reaches every peer: host 3 sees host 1's ARP request for host 2.
+    hosts[0].run(&format!("ip neigh flush dev vx0 to {}", overlay[1]));
+    let arps = sniff_during(&hosts[2], "vx0", 3, &["--proto", "arp", "--dst", overlay[1]], || {
+        hosts[0].run(&format!("ping -c 1 -W 1 {}", overlay[1]));
+    });
+    assert!(arps >= 1, "the ARP broadcast did not reach host 3");
+
+    // Each kernel VTEP is its own dynamic peer, with its MAC learned behind it.
+    let peers = oc.show("peers");
+    for (i, h) in hosts.iter().enumerate() {
+        let name = format!("vxlan/{}", underlay[i]);
+        let mac = mac_of(h, "vx0");
+        let p = peers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("no peer {name}: {peers}"));
+        assert_eq!(p["is_static"], false);
+        assert_eq!(p["remote"], format!("{}:4789", underlay[i]).as_str());
+        assert!(p["macs"].as_array().unwrap().iter().any(|m| m == mac.as_str()), "{mac} not behind {name}: {p}");
+    }
+
+    // A raw-frame edge (overcast in edge mode, its TAP in its own namespace) reaches a VXLAN host.
+    let edge = Netns::new("e");
+    no_ipv6(&edge);
+    let edge_ul = ul.attach(&edge, 9);
+    let tap = unique("t");
+    let _edge_oc = Overcast::start(&edge, &format!("--tap {tap} --peer raw://{}:4800", ul.hub_ip()));
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while !edge.exec(&format!("ip link show {tap}")).status.success() {
+        assert!(std::time::Instant::now() < end, "edge TAP never appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    edge.run(&format!("ip addr add 10.211.0.9/24 dev {tap}"));
+    edge.run(&format!("ip link set {tap} up"));
+    assert!(edge.ping_within(overlay[0], 10), "the raw edge cannot ping a VXLAN host");
+    assert!(hosts[1].pings("10.211.0.9"), "a VXLAN host cannot ping the raw edge");
+    assert!(
+        peer_names(&oc).iter().any(|n| n.starts_with(&format!("raw/{edge_ul}:"))),
+        "the edge is not a raw peer of the hub: {:?}",
+        peer_names(&oc)
+    );
+}
+
+#[test]
+fn hub_admits_only_allowed_sources_and_counts_garbage() {
+    if !can_run("hub_admits_only_allowed_sources_and_counts_garbage") {
+        return;
+    }
+    let hub = Netns::new("H");
+    let ul = Underlay::new(&hub, "10.212.0");
+    let oc = Overcast::start_config(
+        &hub,
+        r#"
+        [[listener]]
+        bind = "0.0.0.0:4789"
+        encap = "vxlan"
+        vni = 42
+        allow = ["10.212.0.1/32"]
+        "#,
+        "",
+    );
+    let good = Netns::new("v");
+    let bad = Netns::new("v");
+    for (n, h) in [(1u8, &good), (2, &bad)] {
+        no_ipv6(h);
+        let local = ul.attach(h, n);
+        kernel_vxlan(h, 42, &local, &ul.hub_ip(), &format!("10.213.0.{n}/24"));
+    }
+    // The refused host's traffic creates no peer and is forwarded nowhere.
+    let leaked = sniff_during(&good, "vx0", 3, &["--proto", "icmp"], || {
+        let _ = bad.exec("ping -c 5 -i 0.2 -W 1 10.213.0.1");
+    });
+    assert_eq!(leaked, 0, "traffic from a source outside `allow` was forwarded");
+    assert!(!peer_names(&oc).iter().any(|n| n.contains("10.212.0.2")), "{:?}", peer_names(&oc));
+
+    // Garbage from an allowed source is counted and forwards nothing.
+    let peers_before = peer_names(&oc);
+    good.run(&format!(
+        "python3 -c \"import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); \
+         s.bind(('10.212.0.1', 0)); [s.sendto(b'garbage', ('{}', 4789)) for _ in range(3)]\"",
+        ul.hub_ip()
+    ));
+    std::thread::sleep(Duration::from_millis(300));
+    let state = oc.show("state");
+    let l = &state["listeners"][0]["counters"];
+    assert!(l["drop_not_allowed"].as_u64().unwrap() >= 1, "{l}");
+    assert_eq!(l["drop_short"].as_u64().unwrap(), 3, "{l}");
+    assert_eq!(peer_names(&oc), peers_before, "garbage changed the peer table");
+    let rx: u64 = oc.show("ports").as_array().unwrap().iter().map(|p| p["counters"]["rx_frames"].as_u64().unwrap()).sum();
+    let tx: u64 = oc.show("ports").as_array().unwrap().iter().map(|p| p["counters"]["tx_frames"].as_u64().unwrap()).sum();
+    assert!(rx >= 1 && tx == 0, "with one peer nothing can be forwarded (rx {rx}, tx {tx})");
+    assert!(oc.log_text().contains("outside `allow`"), "the refusal was not logged");
+}
+
+#[test]
+fn idle_dynamic_peers_expire_with_their_macs() {
+    if !can_run("idle_dynamic_peers_expire_with_their_macs") {
+        return;
+    }
+    let hub = Netns::new("H");
+    let ul = Underlay::new(&hub, "10.214.0");
+    let oc = Overcast::start_config(
+        &hub,
+        r#"
+        [[listener]]
+        bind = "0.0.0.0:4789"
+        encap = "vxlan"
+        idle_timeout = "2s"
+        "#,
+        "",
+    );
+    let hosts: Vec<Netns> = (0..2).map(|_| Netns::new("v")).collect();
+    for (i, h) in hosts.iter().enumerate() {
+        no_ipv6(h);
+        let local = ul.attach(h, i as u8 + 1);
+        kernel_vxlan(h, 42, &local, &ul.hub_ip(), &format!("10.215.0.{}/24", i + 1));
+    }
+    assert!(hosts[0].ping_within("10.215.0.2", 10));
+    assert_eq!(peer_names(&oc).len(), 2);
+    // Silence: both peers and their FDB entries go after the idle timeout.
+    let end = std::time::Instant::now() + Duration::from_secs(8);
+    while !peer_names(&oc).is_empty() {
+        assert!(std::time::Instant::now() < end, "peers never expired: {:?}", peer_names(&oc));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(oc.show("fdb").as_array().unwrap().len(), 0, "expired peers left FDB entries");
+    // Returning hosts are admitted again (host 2 announces itself with a gratuitous ARP).
+    hosts[1].run("ip link set vx0 down");
+    hosts[1].run("ip link set vx0 up");
+    assert!(hosts[0].ping_within("10.215.0.2", 10));
+}
