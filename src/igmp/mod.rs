@@ -5,3 +5,4 @@
 //! [`repr::QueryToSend`] into frames; the state machines see only `repr`.
 
 pub mod repr;
+pub mod wire;
