@@ -17,8 +17,11 @@ fn switch_with(ports: usize) -> (Switch, Vec<overcast::port::PortId>) {
     let mut sw = Switch::new(SwitchConfig::default());
     let ids = (0..ports)
         .map(|i| {
-            sw.add_port(PortConfig::new(format!("p{i}"), PortKind::Tap), Instant::ZERO)
-                .expect("unique names")
+            sw.add_port(
+                PortConfig::new(format!("p{i}"), PortKind::Tap),
+                Instant::ZERO,
+            )
+            .expect("unique names")
         })
         .collect();
     (sw, ids)

@@ -103,11 +103,12 @@ impl Config {
             file: path.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })?;
-        cfg.validate().map_err(|(field, reason)| ConfigError::Invalid {
-            file: path.to_path_buf(),
-            field,
-            reason,
-        })?;
+        cfg.validate()
+            .map_err(|(field, reason)| ConfigError::Invalid {
+                file: path.to_path_buf(),
+                field,
+                reason,
+            })?;
         Ok(cfg)
     }
 
@@ -130,7 +131,10 @@ impl Config {
         for (i, tap) in self.taps.iter().enumerate() {
             let field = format!("tap[{i}].name");
             if tap.name.is_empty() || tap.name.len() > MAX_IFNAME {
-                return Err((field, format!("{:?}: must be 1 to {MAX_IFNAME} bytes", tap.name)));
+                return Err((
+                    field,
+                    format!("{:?}: must be 1 to {MAX_IFNAME} bytes", tap.name),
+                ));
             }
             if tap.name.contains(['/', ' ', '\0']) {
                 return Err((field, format!("{:?}: not a valid interface name", tap.name)));
@@ -148,17 +152,29 @@ impl Config {
             if !listener_names.insert(l.display_name()) {
                 return Err((
                     format!("listener[{i}].name"),
-                    format!("duplicate listener name {:?} (set `name`)", l.display_name()),
+                    format!(
+                        "duplicate listener name {:?} (set `name`)",
+                        l.display_name()
+                    ),
                 ));
             }
             if !binds.insert(l.bind) {
-                return Err((format!("listener[{i}].bind"), format!("{} is bound twice", l.bind)));
+                return Err((
+                    format!("listener[{i}].bind"),
+                    format!("{} is bound twice", l.bind),
+                ));
             }
             if l.encap == Encap::Vxlan && l.vni >= 1 << 24 {
-                return Err((format!("listener[{i}].vni"), format!("{} does not fit in 24 bits", l.vni)));
+                return Err((
+                    format!("listener[{i}].vni"),
+                    format!("{} does not fit in 24 bits", l.vni),
+                ));
             }
             if l.idle_timeout.is_zero() {
-                return Err((format!("listener[{i}].idle_timeout"), "must be greater than zero".into()));
+                return Err((
+                    format!("listener[{i}].idle_timeout"),
+                    "must be greater than zero".into(),
+                ));
             }
         }
         for (i, p) in self.peers.iter().enumerate() {
@@ -167,27 +183,47 @@ impl Config {
                     .listeners
                     .iter()
                     .find(|l| &l.display_name() == name)
-                    .ok_or_else(|| (format!("peer[{i}].listener"), format!("no listener named {name:?}")))?;
+                    .ok_or_else(|| {
+                        (
+                            format!("peer[{i}].listener"),
+                            format!("no listener named {name:?}"),
+                        )
+                    })?;
                 if found.encap != p.encap {
                     return Err((
                         format!("peer[{i}].listener"),
-                        format!("listener {name:?} speaks {}, the peer {}", found.encap, p.encap),
+                        format!(
+                            "listener {name:?} speaks {}, the peer {}",
+                            found.encap, p.encap
+                        ),
                     ));
                 }
             }
             if !p.remote.contains(':') {
-                return Err((format!("peer[{i}].remote"), format!("{:?}: expected host:port", p.remote)));
+                return Err((
+                    format!("peer[{i}].remote"),
+                    format!("{:?}: expected host:port", p.remote),
+                ));
             }
         }
         for (i, s) in self.static_fdb.iter().enumerate() {
             if !names.contains(&s.port) {
-                return Err((format!("static_fdb[{i}].port"), format!("no TAP port named {:?}", s.port)));
+                return Err((
+                    format!("static_fdb[{i}].port"),
+                    format!("no TAP port named {:?}", s.port),
+                ));
             }
             if s.mac.is_multicast() {
-                return Err((format!("static_fdb[{i}].mac"), format!("{} is not a unicast MAC", s.mac)));
+                return Err((
+                    format!("static_fdb[{i}].mac"),
+                    format!("{} is not a unicast MAC", s.mac),
+                ));
             }
             if s.vlan > 4094 {
-                return Err((format!("static_fdb[{i}].vlan"), format!("{} is not a VLAN id", s.vlan)));
+                return Err((
+                    format!("static_fdb[{i}].vlan"),
+                    format!("{} is not a VLAN id", s.vlan),
+                ));
             }
         }
         Ok(())
@@ -203,7 +239,9 @@ pub mod duration_str {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
         humantime::parse_duration(&s).map_err(|e| {
-            serde::de::Error::custom(format!("invalid duration {s:?}: {e} (try \"300s\" or \"2m\")"))
+            serde::de::Error::custom(format!(
+                "invalid duration {s:?}: {e} (try \"300s\" or \"2m\")"
+            ))
         })
     }
 
@@ -250,7 +288,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.fdb.ageing_time, Duration::from_secs(120));
-        assert_eq!(cfg.fdb.max_entries_per_port, FdbConfig::default().max_entries_per_port);
+        assert_eq!(
+            cfg.fdb.max_entries_per_port,
+            FdbConfig::default().max_entries_per_port
+        );
         assert_eq!(cfg.taps.len(), 2);
         assert_eq!(cfg.listeners[0].idle_timeout, Duration::from_secs(30));
         assert_eq!(cfg.listeners[0].max_peers, 1024);
@@ -264,19 +305,31 @@ mod tests {
 
     #[test]
     fn bad_durations_say_why() {
-        let err = parse("[fdb]\nageing_time = \"5 parsecs\"\n").unwrap_err().to_string();
-        assert!(err.contains("invalid duration") && err.contains("ageing_time"), "{err}");
+        let err = parse("[fdb]\nageing_time = \"5 parsecs\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("invalid duration") && err.contains("ageing_time"),
+            "{err}"
+        );
     }
 
     #[test]
     fn duplicate_port_names_name_the_field() {
-        let err = parse("[[tap]]\nname = \"a\"\n[[tap]]\nname = \"a\"\n").unwrap_err().to_string();
-        assert_eq!(err, "config test.toml: field `tap[1].name`: duplicate port name \"a\"");
+        let err = parse("[[tap]]\nname = \"a\"\n[[tap]]\nname = \"a\"\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "config test.toml: field `tap[1].name`: duplicate port name \"a\""
+        );
     }
 
     #[test]
     fn semantic_checks_name_fields() {
-        let long = parse("[[tap]]\nname = \"a-very-long-interface\"\n").unwrap_err().to_string();
+        let long = parse("[[tap]]\nname = \"a-very-long-interface\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(long.contains("tap[0].name"), "{long}");
         let vni = parse("[[listener]]\nbind = \"0.0.0.0:1\"\nencap = \"vxlan\"\nvni = 16777216\n")
             .unwrap_err()

@@ -81,7 +81,9 @@ enum FdbAction {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -107,7 +109,10 @@ fn main() -> Result<()> {
                 .enable_all()
                 .build()
                 .context("cannot start the runtime")?;
-            rt.block_on(live::run(RunOptions { config: cfg, control }))?;
+            rt.block_on(live::run(RunOptions {
+                config: cfg,
+                control,
+            }))?;
             Ok(())
         }
         Command::CheckConfig { file } => {
@@ -115,7 +120,11 @@ fn main() -> Result<()> {
             print!("{}", describe(&cfg));
             Ok(())
         }
-        Command::Show { what, json, control } => {
+        Command::Show {
+            what,
+            json,
+            control,
+        } => {
             let data = control::request(&control, &Request::Show { what: what.clone() })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&data)?);
@@ -155,10 +164,13 @@ fn build_config(file: Option<PathBuf>, taps: Vec<String>, peers: Vec<PeerUrl>) -
         }
         None => Config::default(),
     };
-    cfg.taps.extend(taps.into_iter().map(|name| TapConfig { name }));
+    cfg.taps
+        .extend(taps.into_iter().map(|name| TapConfig { name }));
     cfg.peers.extend(peers.into_iter().map(PeerConfig::from));
     if let Err((field, reason)) = cfg.validate() {
-        let origin = file.map(|f| f.display().to_string()).unwrap_or_else(|| "command line".into());
+        let origin = file
+            .map(|f| f.display().to_string())
+            .unwrap_or_else(|| "command line".into());
         bail!("{origin}: {field}: {reason}");
     }
     Ok(cfg)
@@ -182,8 +194,16 @@ fn describe(cfg: &Config) -> String {
             l.display_name(),
             l.bind,
             l.encap,
-            if l.encap == overcast::tunnel::Encap::Vxlan { format!(" vni {}", l.vni) } else { String::new() },
-            l.allow.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "),
+            if l.encap == overcast::tunnel::Encap::Vxlan {
+                format!(" vni {}", l.vni)
+            } else {
+                String::new()
+            },
+            l.allow
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             l.max_peers,
             humantime::format_duration(l.idle_timeout)
         ));
@@ -192,7 +212,10 @@ fn describe(cfg: &Config) -> String {
         out.push_str(&format!("static peer {}://{}\n", p.encap, p.remote));
     }
     for s in &cfg.static_fdb {
-        out.push_str(&format!("static fdb {} vlan {} -> {}\n", s.mac, s.vlan, s.port));
+        out.push_str(&format!(
+            "static fdb {} vlan {} -> {}\n",
+            s.mac, s.vlan, s.port
+        ));
     }
     if cfg.taps.is_empty() && cfg.listeners.is_empty() && cfg.peers.is_empty() {
         out.push_str("warning: no ports and no listeners: the switch would do nothing\n");

@@ -86,7 +86,12 @@ pub fn ports(data: &Value) -> String {
             vec![
                 s(&p["name"]),
                 s(&p["kind"]),
-                if p["up"].as_bool() == Some(true) { "up" } else { "down" }.into(),
+                if p["up"].as_bool() == Some(true) {
+                    "up"
+                } else {
+                    "down"
+                }
+                .into(),
                 s(&p["fdb_entries"]),
                 s(&c["rx_frames"]),
                 s(&c["tx_frames"]),
@@ -94,7 +99,10 @@ pub fn ports(data: &Value) -> String {
             ]
         })
         .collect();
-    table(&["PORT", "KIND", "STATE", "MACS", "RX", "TX", "DROPS"], &rows)
+    table(
+        &["PORT", "KIND", "STATE", "MACS", "RX", "TX", "DROPS"],
+        &rows,
+    )
 }
 
 /// `show peers`.
@@ -112,9 +120,18 @@ pub fn peers(data: &Value) -> String {
             vec![
                 s(&p["name"]),
                 s(&p["remote"]),
-                if p["is_static"].as_bool() == Some(true) { "static" } else { "dynamic" }.into(),
+                if p["is_static"].as_bool() == Some(true) {
+                    "static"
+                } else {
+                    "dynamic"
+                }
+                .into(),
                 secs(&p["idle_ms"]),
-                if macs.is_empty() { "-".into() } else { macs.join(",") },
+                if macs.is_empty() {
+                    "-".into()
+                } else {
+                    macs.join(",")
+                },
             ]
         })
         .collect();
@@ -124,7 +141,11 @@ pub fn peers(data: &Value) -> String {
 /// `show counters`: per-port traffic and every non-zero drop reason.
 pub fn counters(data: &Value) -> String {
     let mut rows = Vec::new();
-    for p in data["switch"]["ports"].as_array().map(|a| a.as_slice()).unwrap_or(&[]) {
+    for p in data["switch"]["ports"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or(&[])
+    {
         let c = &p["counters"];
         let drops: Vec<String> = c["drops"]
             .as_object()
@@ -141,12 +162,36 @@ pub fn counters(data: &Value) -> String {
             s(&c["rx_bytes"]),
             s(&c["tx_frames"]),
             s(&c["tx_bytes"]),
-            if drops.is_empty() { "-".into() } else { drops.join(" ") },
+            if drops.is_empty() {
+                "-".into()
+            } else {
+                drops.join(" ")
+            },
         ]);
     }
-    let mut out = table(&["PORT", "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES", "DROPS"], &rows);
-    for l in data["listeners"].as_array().map(|a| a.as_slice()).unwrap_or(&[]) {
-        out.push_str(&format!("\nlistener {} ({} {}): {}\n", s(&l["name"]), s(&l["encap"]), s(&l["bind"]), l["counters"]));
+    let mut out = table(
+        &[
+            "PORT",
+            "RX_FRAMES",
+            "RX_BYTES",
+            "TX_FRAMES",
+            "TX_BYTES",
+            "DROPS",
+        ],
+        &rows,
+    );
+    for l in data["listeners"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or(&[])
+    {
+        out.push_str(&format!(
+            "\nlistener {} ({} {}): {}\n",
+            s(&l["name"]),
+            s(&l["encap"]),
+            s(&l["bind"]),
+            l["counters"]
+        ));
     }
     out
 }

@@ -33,19 +33,25 @@ fn kernel_vxlan_hosts_and_a_raw_edge_share_one_domain_through_the_default_hub() 
         kernel_vxlan(h, 42, &local, &ul.hub_ip(), &format!("{}/24", overlay[i]));
         underlay.push(local);
     }
-    for i in 0..3 {
-        for j in 0..3 {
+    for (i, host) in hosts.iter().enumerate() {
+        for (j, ip) in overlay.iter().enumerate() {
             if i != j {
-                assert!(hosts[i].ping_within(overlay[j], 10), "vxlan host {i} cannot ping {}", overlay[j]);
+                assert!(host.ping_within(ip, 10), "vxlan host {i} cannot ping {ip}");
             }
         }
     }
 
     // Broadcast reaches every peer: host 3 sees host 1's ARP request for host 2.
     hosts[0].run(&format!("ip neigh flush dev vx0 to {}", overlay[1]));
-    let arps = sniff_during(&hosts[2], "vx0", 3, &["--proto", "arp", "--dst", overlay[1]], || {
-        hosts[0].run(&format!("ping -c 1 -W 1 {}", overlay[1]));
-    });
+    let arps = sniff_during(
+        &hosts[2],
+        "vx0",
+        3,
+        &["--proto", "arp", "--dst", overlay[1]],
+        || {
+            hosts[0].run(&format!("ping -c 1 -W 1 {}", overlay[1]));
+        },
+    );
     assert!(arps >= 1, "the ARP broadcast did not reach host 3");
 
     // Each kernel VTEP is its own dynamic peer, with its MAC learned behind it.
@@ -61,7 +67,14 @@ fn kernel_vxlan_hosts_and_a_raw_edge_share_one_domain_through_the_default_hub() 
             .unwrap_or_else(|| panic!("no peer {name}: {peers}"));
         assert_eq!(p["is_static"], false);
         assert_eq!(p["remote"], format!("{}:4789", underlay[i]).as_str());
-        assert!(p["macs"].as_array().unwrap().iter().any(|m| m == mac.as_str()), "{mac} not behind {name}: {p}");
+        assert!(
+            p["macs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == mac.as_str()),
+            "{mac} not behind {name}: {p}"
+        );
     }
 
     // A raw-frame edge (overcast in edge mode, its TAP in its own namespace) reaches a VXLAN host.
@@ -69,7 +82,10 @@ fn kernel_vxlan_hosts_and_a_raw_edge_share_one_domain_through_the_default_hub() 
     no_ipv6(&edge);
     let edge_ul = ul.attach(&edge, 9);
     let tap = unique("t");
-    let _edge_oc = Overcast::start(&edge, &format!("--tap {tap} --peer raw://{}:4800", ul.hub_ip()));
+    let _edge_oc = Overcast::start(
+        &edge,
+        &format!("--tap {tap} --peer raw://{}:4800", ul.hub_ip()),
+    );
     let end = std::time::Instant::now() + Duration::from_secs(10);
     while !edge.exec(&format!("ip link show {tap}")).status.success() {
         assert!(std::time::Instant::now() < end, "edge TAP never appeared");
@@ -77,10 +93,18 @@ fn kernel_vxlan_hosts_and_a_raw_edge_share_one_domain_through_the_default_hub() 
     }
     edge.run(&format!("ip addr add 10.211.0.9/24 dev {tap}"));
     edge.run(&format!("ip link set {tap} up"));
-    assert!(edge.ping_within(overlay[0], 10), "the raw edge cannot ping a VXLAN host");
-    assert!(hosts[1].pings("10.211.0.9"), "a VXLAN host cannot ping the raw edge");
     assert!(
-        peer_names(&oc).iter().any(|n| n.starts_with(&format!("raw/{edge_ul}:"))),
+        edge.ping_within(overlay[0], 10),
+        "the raw edge cannot ping a VXLAN host"
+    );
+    assert!(
+        hosts[1].pings("10.211.0.9"),
+        "a VXLAN host cannot ping the raw edge"
+    );
+    assert!(
+        peer_names(&oc)
+            .iter()
+            .any(|n| n.starts_with(&format!("raw/{edge_ul}:"))),
         "the edge is not a raw peer of the hub: {:?}",
         peer_names(&oc)
     );
@@ -115,8 +139,15 @@ fn hub_admits_only_allowed_sources_and_counts_garbage() {
     let leaked = sniff_during(&good, "vx0", 3, &["--proto", "icmp"], || {
         let _ = bad.exec("ping -c 5 -i 0.2 -W 1 10.213.0.1");
     });
-    assert_eq!(leaked, 0, "traffic from a source outside `allow` was forwarded");
-    assert!(!peer_names(&oc).iter().any(|n| n.contains("10.212.0.2")), "{:?}", peer_names(&oc));
+    assert_eq!(
+        leaked, 0,
+        "traffic from a source outside `allow` was forwarded"
+    );
+    assert!(
+        !peer_names(&oc).iter().any(|n| n.contains("10.212.0.2")),
+        "{:?}",
+        peer_names(&oc)
+    );
 
     // Garbage from an allowed source is counted and forwards nothing.
     let peers_before = peer_names(&oc);
@@ -130,11 +161,33 @@ fn hub_admits_only_allowed_sources_and_counts_garbage() {
     let l = &state["listeners"][0]["counters"];
     assert!(l["drop_not_allowed"].as_u64().unwrap() >= 1, "{l}");
     assert_eq!(l["drop_short"].as_u64().unwrap(), 3, "{l}");
-    assert_eq!(peer_names(&oc), peers_before, "garbage changed the peer table");
-    let rx: u64 = oc.show("ports").as_array().unwrap().iter().map(|p| p["counters"]["rx_frames"].as_u64().unwrap()).sum();
-    let tx: u64 = oc.show("ports").as_array().unwrap().iter().map(|p| p["counters"]["tx_frames"].as_u64().unwrap()).sum();
-    assert!(rx >= 1 && tx == 0, "with one peer nothing can be forwarded (rx {rx}, tx {tx})");
-    assert!(oc.log_text().contains("outside `allow`"), "the refusal was not logged");
+    assert_eq!(
+        peer_names(&oc),
+        peers_before,
+        "garbage changed the peer table"
+    );
+    let rx: u64 = oc
+        .show("ports")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["counters"]["rx_frames"].as_u64().unwrap())
+        .sum();
+    let tx: u64 = oc
+        .show("ports")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["counters"]["tx_frames"].as_u64().unwrap())
+        .sum();
+    assert!(
+        rx >= 1 && tx == 0,
+        "with one peer nothing can be forwarded (rx {rx}, tx {tx})"
+    );
+    assert!(
+        oc.log_text().contains("outside `allow`"),
+        "the refusal was not logged"
+    );
 }
 
 #[test]
@@ -158,17 +211,31 @@ fn idle_dynamic_peers_expire_with_their_macs() {
     for (i, h) in hosts.iter().enumerate() {
         no_ipv6(h);
         let local = ul.attach(h, i as u8 + 1);
-        kernel_vxlan(h, 42, &local, &ul.hub_ip(), &format!("10.215.0.{}/24", i + 1));
+        kernel_vxlan(
+            h,
+            42,
+            &local,
+            &ul.hub_ip(),
+            &format!("10.215.0.{}/24", i + 1),
+        );
     }
     assert!(hosts[0].ping_within("10.215.0.2", 10));
     assert_eq!(peer_names(&oc).len(), 2);
     // Silence: both peers and their FDB entries go after the idle timeout.
     let end = std::time::Instant::now() + Duration::from_secs(8);
     while !peer_names(&oc).is_empty() {
-        assert!(std::time::Instant::now() < end, "peers never expired: {:?}", peer_names(&oc));
+        assert!(
+            std::time::Instant::now() < end,
+            "peers never expired: {:?}",
+            peer_names(&oc)
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
-    assert_eq!(oc.show("fdb").as_array().unwrap().len(), 0, "expired peers left FDB entries");
+    assert_eq!(
+        oc.show("fdb").as_array().unwrap().len(),
+        0,
+        "expired peers left FDB entries"
+    );
     // Returning hosts are admitted again (host 2 announces itself with a gratuitous ARP).
     hosts[1].run("ip link set vx0 down");
     hosts[1].run("ip link set vx0 up");

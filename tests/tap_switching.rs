@@ -22,10 +22,10 @@ fn three_namespaces_switch_through_tap_ports() {
     }
 
     // Every host reaches every other host.
-    for i in 0..3 {
-        for j in 0..3 {
+    for (i, host) in hosts.iter().enumerate() {
+        for (j, ip) in ips.iter().enumerate() {
             if i != j {
-                assert!(hosts[i].ping_within(ips[j], 10), "host {i} cannot ping {}", ips[j]);
+                assert!(host.ping_within(ip, 10), "host {i} cannot ping {ip}");
             }
         }
     }
@@ -44,14 +44,32 @@ fn three_namespaces_switch_through_tap_ports() {
     }
 
     // Known unicast reaches only its port: host 3 sees none of host 1's pings to host 2.
-    let seen = sniff_during(&hosts[2], &taps[2], 4, &["--proto", "icmp", "--dst", ips[1]], || {
-        hosts[0].run(&format!("ping -c 10 -i 0.1 -W 1 {}", ips[1]));
-    });
+    let seen = sniff_during(
+        &hosts[2],
+        &taps[2],
+        4,
+        &["--proto", "icmp", "--dst", ips[1]],
+        || {
+            hosts[0].run(&format!("ping -c 10 -i 0.1 -W 1 {}", ips[1]));
+        },
+    );
     assert_eq!(seen, 0, "host 3 received unicast ICMP meant for host 2");
 
     // Delete host 3's TAP while hosts 1 and 2 ping each other: they keep pinging.
     let pinger = Command::new("ip")
-        .args(["netns", "exec", &hosts[0].name, "ping", "-c", "30", "-i", "0.1", "-W", "1", ips[1]])
+        .args([
+            "netns",
+            "exec",
+            &hosts[0].name,
+            "ping",
+            "-c",
+            "30",
+            "-i",
+            "0.1",
+            "-W",
+            "1",
+            ips[1],
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .expect("ping starts");
@@ -59,13 +77,19 @@ fn three_namespaces_switch_through_tap_ports() {
     run(&format!("ip -n {} link del {}", hosts[2].name, taps[2]));
     let out = pinger.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(" 0% packet loss"), "pings lost while a TAP vanished:\n{text}");
+    assert!(
+        text.contains(" 0% packet loss"),
+        "pings lost while a TAP vanished:\n{text}"
+    );
     assert!(hosts[1].pings(ips[0]), "hosts 1 and 2 stopped switching");
     // The switch noticed: the port went down (and is being reopened).
     let noticed = format!("TAP port down; will reopen tap={}", taps[2]);
     let end = std::time::Instant::now() + Duration::from_secs(5);
     while !oc.log_text().contains(&noticed) {
-        assert!(std::time::Instant::now() < end, "the vanished TAP's port never went down");
+        assert!(
+            std::time::Instant::now() < end,
+            "the vanished TAP's port never went down"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -142,7 +142,10 @@ fn peer_permitted(stream: &tokio::net::UnixStream) -> bool {
     cred.uid() == 0 || cred.uid() == me
 }
 
-async fn serve_one(stream: tokio::net::UnixStream, handle: &dyn Fn(Request) -> Response) -> io::Result<()> {
+async fn serve_one(
+    stream: tokio::net::UnixStream,
+    handle: &dyn Fn(Request) -> Response,
+) -> io::Result<()> {
     let (r, mut w) = stream.into_split();
     let mut lines = tokio::io::BufReader::new(r).lines();
     while let Some(line) = lines.next_line().await? {
@@ -203,7 +206,9 @@ pub fn request(path: &Path, req: &Request) -> Result<serde_json::Value, ClientEr
     if resp.ok {
         Ok(resp.data.unwrap_or(serde_json::Value::Null))
     } else {
-        Err(ClientError::Refused(resp.error.unwrap_or_else(|| "refused".into())))
+        Err(ClientError::Refused(
+            resp.error.unwrap_or_else(|| "refused".into()),
+        ))
     }
 }
 
@@ -214,7 +219,10 @@ mod tests {
     #[test]
     fn requests_have_a_stable_wire_form() {
         let r = Request::Show { what: "fdb".into() };
-        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"cmd":"show","what":"fdb"}"#);
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"cmd":"show","what":"fdb"}"#
+        );
         let f: Request = serde_json::from_str(r#"{"cmd":"fdb_flush"}"#).unwrap();
         assert_eq!(f, Request::FdbFlush { port: None });
         assert!(serde_json::from_str::<Request>(r#"{"cmd":"reboot"}"#).is_err());

@@ -5,8 +5,8 @@
 //! there is no lock anywhere and nothing waits on another port's I/O.
 
 use super::clock::Clock;
-use super::reactor;
 use super::control::{self, Request, Response};
+use super::reactor;
 use super::tap::Tap;
 use super::udp::{self, FanoutScratch, RxBatch, SendOutcome};
 use crate::config::Config;
@@ -163,9 +163,10 @@ impl Node {
                     }
                 }
                 Some(Egress::Peer(l)) => {
-                    if let (Some(remote), Some(out)) =
-                        (self.listeners[*l].state.borrow().remote(port), fanout.get_mut(*l))
-                    {
+                    if let (Some(remote), Some(out)) = (
+                        self.listeners[*l].state.borrow().remote(port),
+                        fanout.get_mut(*l),
+                    ) {
                         out.addrs.push(remote);
                         out.ports.push(port);
                     }
@@ -410,7 +411,9 @@ async fn run_local(opts: RunOptions) -> Result<(), StartError> {
     let cfg = opts.config;
     let clock = Clock::start();
     let now = clock.now();
-    let mut core = Switch::new(SwitchConfig { fdb: cfg.fdb.clone() });
+    let mut core = Switch::new(SwitchConfig {
+        fdb: cfg.fdb.clone(),
+    });
 
     let mut listener_cfgs = cfg.listeners.clone();
     let peers = resolve_peers(&cfg, &mut listener_cfgs)?;
@@ -573,7 +576,8 @@ async fn tap_task(node: Rc<Node>, tap: Rc<TapPort>) {
     let mut backoff = RETRY_MIN;
     let mut buf = vec![0u8; TAP_BUF];
     loop {
-        let dev = match Tap::open(&tap.name).and_then(|t| reactor::register(t, Interest::READABLE)) {
+        let dev = match Tap::open(&tap.name).and_then(|t| reactor::register(t, Interest::READABLE))
+        {
             Ok(dev) => Rc::new(dev),
             Err(e) => {
                 warn!(tap = %tap.name, error = %e, retry_in = ?backoff, "cannot open TAP; port stays down");
@@ -583,11 +587,15 @@ async fn tap_task(node: Rc<Node>, tap: Rc<TapPort>) {
             }
         };
         *tap.dev.borrow_mut() = Some(dev.clone());
-        node.core.borrow_mut().set_port_up(tap.port, true, node.clock.now());
+        node.core
+            .borrow_mut()
+            .set_port_up(tap.port, true, node.clock.now());
         info!(tap = %tap.name, "TAP port up");
         let why = tap_read_loop(&node, &tap, &dev, &mut buf).await;
         *tap.dev.borrow_mut() = None;
-        node.core.borrow_mut().set_port_up(tap.port, false, node.clock.now());
+        node.core
+            .borrow_mut()
+            .set_port_up(tap.port, false, node.clock.now());
         warn!(tap = %tap.name, error = %why, "TAP port down; will reopen");
         backoff = RETRY_MIN;
         tokio::time::sleep(backoff).await;
@@ -595,7 +603,12 @@ async fn tap_task(node: Rc<Node>, tap: Rc<TapPort>) {
 }
 
 /// Read and switch frames until the device fails; returns why.
-async fn tap_read_loop(node: &Node, tap: &TapPort, dev: &AsyncFd<Tap>, buf: &mut [u8]) -> io::Error {
+async fn tap_read_loop(
+    node: &Node,
+    tap: &TapPort,
+    dev: &AsyncFd<Tap>,
+    buf: &mut [u8],
+) -> io::Error {
     loop {
         let mut guard = tokio::select! {
             ready = dev.ready(Interest::READABLE | Interest::ERROR) => match ready {

@@ -52,7 +52,12 @@ impl Tap {
     pub fn open(name: &str) -> io::Result<Tap> {
         let path = CString::new("/dev/net/tun").map_err(io::Error::other)?;
         // SAFETY: `path` is a valid NUL-terminated string; the result is checked.
-        let raw = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) };
+        let raw = unsafe {
+            libc::open(
+                path.as_ptr(),
+                libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+            )
+        };
         if raw < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -134,6 +139,10 @@ mod tests {
         assert!(IfReqFlags::new("").is_err());
         assert!(IfReqFlags::new("sixteen-bytes-xx").is_err());
         assert!(IfReqFlags::new("ok0").is_ok());
-        assert_eq!(std::mem::size_of::<IfReqFlags>(), 40, "struct ifreq is 40 bytes on Linux");
+        assert_eq!(
+            std::mem::size_of::<IfReqFlags>(),
+            40,
+            "struct ifreq is 40 bytes on Linux"
+        );
     }
 }

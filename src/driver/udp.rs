@@ -18,13 +18,27 @@ pub const RX_BATCH: usize = 32;
 /// frame is reported (EMSGSIZE) and counted instead of silently fragmented.
 pub fn bind(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     let domain = Domain::for_address(addr);
-    let sock = Socket::new(domain, Type::DGRAM.nonblocking().cloexec(), Some(Protocol::UDP))?;
+    let sock = Socket::new(
+        domain,
+        Type::DGRAM.nonblocking().cloexec(),
+        Some(Protocol::UDP),
+    )?;
     if addr.is_ipv6() {
         // "[::]:4789" serves IPv4 peers too, as v4-mapped addresses.
         sock.set_only_v6(false)?;
-        set_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER, libc::IPV6_PMTUDISC_DO)?;
+        set_int(
+            &sock,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MTU_DISCOVER,
+            libc::IPV6_PMTUDISC_DO,
+        )?;
     } else {
-        set_int(&sock, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, libc::IP_PMTUDISC_DO)?;
+        set_int(
+            &sock,
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            libc::IP_PMTUDISC_DO,
+        )?;
     }
     // Bursts of floods are absorbed by bigger buffers rather than dropped.
     let _ = sock.set_recv_buffer_size(4 << 20);
@@ -33,7 +47,12 @@ pub fn bind(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     Ok(sock.into())
 }
 
-fn set_int(sock: &Socket, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+fn set_int(
+    sock: &Socket,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
     // SAFETY: `value` outlives the call and the length matches its type.
     let rc = unsafe {
         libc::setsockopt(
@@ -61,9 +80,13 @@ pub struct RxBatch {
 impl Default for RxBatch {
     fn default() -> Self {
         RxBatch {
-            bufs: (0..RX_BATCH).map(|_| vec![0u8; MAX_DATAGRAM].into_boxed_slice()).collect(),
+            bufs: (0..RX_BATCH)
+                .map(|_| vec![0u8; MAX_DATAGRAM].into_boxed_slice())
+                .collect(),
             // SAFETY: sockaddr_storage is plain data; all-zero is a valid (AF_UNSPEC) value.
-            addrs: (0..RX_BATCH).map(|_| unsafe { MaybeUninit::zeroed().assume_init() }).collect(),
+            addrs: (0..RX_BATCH)
+                .map(|_| unsafe { MaybeUninit::zeroed().assume_init() })
+                .collect(),
             lens: vec![0; RX_BATCH],
             count: 0,
         }
@@ -81,7 +104,8 @@ impl RxBatch {
         let mut msgs: [libc::mmsghdr; RX_BATCH] = unsafe { MaybeUninit::zeroed().assume_init() };
         for (i, m) in msgs.iter_mut().enumerate() {
             m.msg_hdr.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
-            m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            m.msg_hdr.msg_namelen =
+                std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             m.msg_hdr.msg_iov = &mut iovs[i];
             m.msg_hdr.msg_iovlen = 1;
         }
@@ -122,13 +146,16 @@ fn sockaddr_to_std(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
     match libc::c_int::from(storage.ss_family) {
         libc::AF_INET => {
             // SAFETY: the family says the storage holds a sockaddr_in, which it is large enough for.
-            let a = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let a =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
             let ip = std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
             Some(SocketAddr::new(ip.into(), u16::from_be(a.sin_port)))
         }
         libc::AF_INET6 => {
             // SAFETY: the family says the storage holds a sockaddr_in6, which it is large enough for.
-            let a = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let a = unsafe {
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
             let ip = std::net::Ipv6Addr::from(a.sin6_addr.s6_addr);
             Some(SocketAddr::V6(std::net::SocketAddrV6::new(
                 ip,

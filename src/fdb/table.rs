@@ -236,7 +236,9 @@ impl Fdb {
         let mut out: Vec<FdbEntryView> = self
             .entries
             .iter()
-            .filter(|(_, e)| e.is_static || now.saturating_since(e.last_seen) < self.cfg.ageing_time)
+            .filter(|(_, e)| {
+                e.is_static || now.saturating_since(e.last_seen) < self.cfg.ageing_time
+            })
             .map(|(k, e)| {
                 let (vlan, mac) = unkey(*k);
                 FdbEntryView {
@@ -315,8 +317,15 @@ mod tests {
         let mut f = fdb(10, 10);
         assert_eq!(f.learn(0, A, P1, Instant::ZERO), LearnOutcome::Learned);
         assert_eq!(f.lookup(0, A, Instant::ZERO), Some(P1));
-        assert_eq!(f.lookup(7, A, Instant::ZERO), None, "VLANs learn independently");
-        assert_eq!(f.learn(0, A, P1, Instant::from_secs(1)), LearnOutcome::Refreshed);
+        assert_eq!(
+            f.lookup(7, A, Instant::ZERO),
+            None,
+            "VLANs learn independently"
+        );
+        assert_eq!(
+            f.learn(0, A, P1, Instant::from_secs(1)),
+            LearnOutcome::Refreshed
+        );
     }
 
     #[test]
@@ -343,7 +352,10 @@ mod tests {
     fn mac_move_takes_effect_immediately() {
         let mut f = fdb(10, 10);
         f.learn(0, A, P1, Instant::ZERO);
-        assert_eq!(f.learn(0, A, P2, Instant::from_secs(1)), LearnOutcome::Moved);
+        assert_eq!(
+            f.learn(0, A, P2, Instant::from_secs(1)),
+            LearnOutcome::Moved
+        );
         assert_eq!(f.lookup(0, A, Instant::from_secs(1)), Some(P2));
         assert_eq!((f.port_count(P1), f.port_count(P2)), (0, 1));
     }
@@ -355,7 +367,11 @@ mod tests {
         assert_eq!(f.learn(0, A, P2, Instant::ZERO), LearnOutcome::Static);
         assert_eq!(f.lookup(0, A, Instant::from_secs(1_000_000)), Some(P1));
         f.flush(None);
-        assert_eq!(f.lookup(0, A, Instant::ZERO), Some(P1), "flush keeps static entries");
+        assert_eq!(
+            f.lookup(0, A, Instant::ZERO),
+            Some(P1),
+            "flush keeps static entries"
+        );
     }
 
     #[test]
@@ -363,20 +379,33 @@ mod tests {
         let mut f = fdb(2, 10);
         f.learn(0, A, P1, Instant::ZERO);
         f.learn(0, B, P2, Instant::ZERO);
-        assert_eq!(f.learn(0, C, P1, Instant::ZERO), LearnOutcome::RefusedTableFull);
+        assert_eq!(
+            f.learn(0, C, P1, Instant::ZERO),
+            LearnOutcome::RefusedTableFull
+        );
         assert_eq!(f.lookup(0, C, Instant::ZERO), None);
         assert_eq!(f.counters().refused_table_full, 1);
-        assert_eq!(f.lookup(0, A, Instant::ZERO), Some(P1), "existing entries keep working");
+        assert_eq!(
+            f.lookup(0, A, Instant::ZERO),
+            Some(P1),
+            "existing entries keep working"
+        );
     }
 
     #[test]
     fn per_port_limit_refuses_and_counts() {
         let mut f = fdb(10, 1);
         f.learn(0, A, P1, Instant::ZERO);
-        assert_eq!(f.learn(0, B, P1, Instant::ZERO), LearnOutcome::RefusedPortFull);
+        assert_eq!(
+            f.learn(0, B, P1, Instant::ZERO),
+            LearnOutcome::RefusedPortFull
+        );
         assert_eq!(f.learn(0, B, P2, Instant::ZERO), LearnOutcome::Learned);
         // Moving onto a full port drops the stale entry rather than black-holing the station.
-        assert_eq!(f.learn(0, A, P2, Instant::ZERO), LearnOutcome::RefusedPortFull);
+        assert_eq!(
+            f.learn(0, A, P2, Instant::ZERO),
+            LearnOutcome::RefusedPortFull
+        );
         assert_eq!(f.lookup(0, A, Instant::ZERO), None);
         assert_eq!(f.counters().refused_port_full, 2);
     }
@@ -390,7 +419,11 @@ mod tests {
         assert_eq!(f.flush(Some(P1)), 1);
         assert_eq!(f.lookup(0, B, Instant::ZERO), Some(P2));
         f.remove_port(P1);
-        assert_eq!(f.lookup(0, C, Instant::ZERO), None, "a removed port takes its static entries");
+        assert_eq!(
+            f.lookup(0, C, Instant::ZERO),
+            None,
+            "a removed port takes its static entries"
+        );
         let shown = f.entries(Instant::from_secs(5));
         assert_eq!(shown.len(), 1);
         assert_eq!((shown[0].mac, shown[0].age_ms), (B, 5000));

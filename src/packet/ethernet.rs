@@ -88,11 +88,14 @@ impl std::str::FromStr for MacAddr {
         let mut out = [0u8; 6];
         let mut parts = s.split([':', '-']);
         for byte in out.iter_mut() {
-            let part = parts.next().ok_or_else(|| format!("{s:?}: too few octets"))?;
+            let part = parts
+                .next()
+                .ok_or_else(|| format!("{s:?}: too few octets"))?;
             if part.len() != 2 {
                 return Err(format!("{s:?}: octet {part:?} is not two hex digits"));
             }
-            *byte = u8::from_str_radix(part, 16).map_err(|_| format!("{s:?}: {part:?} is not hex"))?;
+            *byte =
+                u8::from_str_radix(part, 16).map_err(|_| format!("{s:?}: {part:?} is not hex"))?;
         }
         if parts.next().is_some() {
             return Err(format!("{s:?}: too many octets"));
@@ -228,7 +231,10 @@ mod tests {
     fn parses_single_and_double_tags() {
         let f = frame([1; 6], [2; 6], &[0x81, 0x00, 0x20, 0x0a, 0x08, 0x00, 0x45]);
         let e = EthernetFrame::new_checked(&f).unwrap();
-        assert_eq!((e.vlan(), e.ethertype(), e.payload()), (10, ETHERTYPE_IPV4, &[0x45][..]));
+        assert_eq!(
+            (e.vlan(), e.ethertype(), e.payload()),
+            (10, ETHERTYPE_IPV4, &[0x45][..])
+        );
         let q = frame(
             [1; 6],
             [2; 6],
@@ -240,7 +246,10 @@ mod tests {
 
     #[test]
     fn short_frames_and_cut_tags_are_truncated() {
-        assert_eq!(EthernetFrame::new_checked(&[0; 13]).unwrap_err(), EthernetError::Truncated);
+        assert_eq!(
+            EthernetFrame::new_checked(&[0; 13]).unwrap_err(),
+            EthernetError::Truncated
+        );
         let f = frame([1; 6], [2; 6], &[0x81, 0x00, 0x00]);
         assert!(EthernetFrame::new_checked(&f).is_err());
     }

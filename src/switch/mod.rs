@@ -107,7 +107,8 @@ impl Switch {
             return Err(SwitchError::DuplicatePort(cfg.name));
         }
         let id = self.ports.insert(cfg, now);
-        self.next_housekeeping.get_or_insert(now + HOUSEKEEPING_INTERVAL);
+        self.next_housekeeping
+            .get_or_insert(now + HOUSEKEEPING_INTERVAL);
         Ok(id)
     }
 

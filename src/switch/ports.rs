@@ -106,7 +106,9 @@ impl PortTable {
     }
 
     pub fn by_name(&self, name: &str) -> Option<PortId> {
-        self.iter().find(|(_, p)| p.cfg.name == name).map(|(id, _)| id)
+        self.iter()
+            .find(|(_, p)| p.cfg.name == name)
+            .map(|(id, _)| id)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (PortId, &Port)> {

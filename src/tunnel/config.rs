@@ -100,10 +100,17 @@ fn default_idle() -> Duration {
 /// Private (RFC 1918), loopback and unique-local (RFC 4193) networks: the
 /// only sources a listener admits unless told otherwise.
 pub fn default_allow() -> Vec<IpNet> {
-    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "::1/128", "fc00::/7"]
-        .iter()
-        .filter_map(|n| n.parse().ok())
-        .collect()
+    [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "127.0.0.0/8",
+        "::1/128",
+        "fc00::/7",
+    ]
+    .iter()
+    .filter_map(|n| n.parse().ok())
+    .collect()
 }
 
 /// A peer URL: `vxlan://host:port` or `raw://host:port`.
@@ -124,9 +131,17 @@ impl FromStr for PeerUrl {
         let encap = match scheme {
             "vxlan" => Encap::Vxlan,
             "raw" => Encap::Raw,
-            other => return Err(format!("{s:?}: unknown encapsulation {other:?} (vxlan or raw)")),
+            other => {
+                return Err(format!(
+                    "{s:?}: unknown encapsulation {other:?} (vxlan or raw)"
+                ))
+            }
         };
-        let remote = if rest.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) && !rest.ends_with(']') {
+        let remote = if rest
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+            && !rest.ends_with(']')
+        {
             rest.to_string()
         } else if encap == Encap::Vxlan {
             format!("{rest}:{VXLAN_PORT}")
@@ -167,7 +182,10 @@ mod tests {
     #[test]
     fn peer_urls_parse_with_and_without_ports() {
         let u: PeerUrl = "vxlan://hub.example:4789".parse().unwrap();
-        assert_eq!((u.encap, u.remote.as_str()), (Encap::Vxlan, "hub.example:4789"));
+        assert_eq!(
+            (u.encap, u.remote.as_str()),
+            (Encap::Vxlan, "hub.example:4789")
+        );
         let u: PeerUrl = "vxlan://10.0.0.1".parse().unwrap();
         assert_eq!(u.remote, "10.0.0.1:4789");
         let u: PeerUrl = "raw://[fd00::1]:4800".parse().unwrap();
@@ -180,7 +198,11 @@ mod tests {
     #[test]
     fn default_allow_admits_private_and_refuses_public() {
         let allow = default_allow();
-        let admits = |ip: &str| allow.iter().any(|n| n.contains(&ip.parse::<std::net::IpAddr>().unwrap()));
+        let admits = |ip: &str| {
+            allow
+                .iter()
+                .any(|n| n.contains(&ip.parse::<std::net::IpAddr>().unwrap()))
+        };
         assert!(admits("10.1.2.3") && admits("192.168.0.9") && admits("127.0.0.1"));
         assert!(admits("fd12::1") && admits("::1"));
         assert!(!admits("8.8.8.8") && !admits("2001:db8::1") && !admits("172.32.0.1"));

@@ -283,7 +283,10 @@ mod tests {
     use super::*;
 
     fn vxlan_listener() -> Listener {
-        Listener::new(ListenerConfig::new("0.0.0.0:4789".parse().unwrap(), Encap::Vxlan))
+        Listener::new(ListenerConfig::new(
+            "0.0.0.0:4789".parse().unwrap(),
+            Encap::Vxlan,
+        ))
     }
 
     fn vx_datagram(vni: u32) -> Vec<u8> {
@@ -298,7 +301,13 @@ mod tests {
         let mut l = vxlan_listener();
         let src: SocketAddr = "10.0.0.2:51234".parse().unwrap();
         let d = vx_datagram(42);
-        let Ingress::NewPeer { key, remote, name, frame } = l.ingress(src, &d) else {
+        let Ingress::NewPeer {
+            key,
+            remote,
+            name,
+            frame,
+        } = l.ingress(src, &d)
+        else {
             panic!("expected a new peer");
         };
         assert_eq!(remote, "10.0.0.2:4789".parse().unwrap());
@@ -307,13 +316,22 @@ mod tests {
         l.insert_peer(key, remote, PortId(3), false);
         // Another flow from the same VTEP uses another source port: same peer.
         let other_flow: SocketAddr = "10.0.0.2:40000".parse().unwrap();
-        assert!(matches!(l.ingress(other_flow, &d), Ingress::Known { port: PortId(3), .. }));
+        assert!(matches!(
+            l.ingress(other_flow, &d),
+            Ingress::Known {
+                port: PortId(3),
+                ..
+            }
+        ));
         assert_eq!(l.remote(PortId(3)), Some(remote));
     }
 
     #[test]
     fn raw_peers_are_keyed_by_address_and_port() {
-        let mut l = Listener::new(ListenerConfig::new("0.0.0.0:4800".parse().unwrap(), Encap::Raw));
+        let mut l = Listener::new(ListenerConfig::new(
+            "0.0.0.0:4800".parse().unwrap(),
+            Encap::Raw,
+        ));
         let d = &vx_datagram(0)[8..];
         let src: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         let Ingress::NewPeer { key, remote, .. } = l.ingress(src, d) else {
@@ -321,14 +339,20 @@ mod tests {
         };
         assert_eq!(remote, src);
         l.insert_peer(key, remote, PortId(1), false);
-        assert!(matches!(l.ingress("127.0.0.1:5001".parse().unwrap(), d), Ingress::NewPeer { .. }));
+        assert!(matches!(
+            l.ingress("127.0.0.1:5001".parse().unwrap(), d),
+            Ingress::NewPeer { .. }
+        ));
     }
 
     #[test]
     fn sources_outside_allow_create_nothing() {
         let mut l = vxlan_listener();
         let public: SocketAddr = "8.8.8.8:4789".parse().unwrap();
-        assert_eq!(l.ingress(public, &vx_datagram(42)), Ingress::Dropped(ListenerDrop::NotAllowed));
+        assert_eq!(
+            l.ingress(public, &vx_datagram(42)),
+            Ingress::Dropped(ListenerDrop::NotAllowed)
+        );
         assert_eq!(l.counters().drop_not_allowed, 1);
         assert!(l.peers().is_empty());
     }
@@ -337,13 +361,30 @@ mod tests {
     fn garbage_and_wrong_vni_are_counted() {
         let mut l = vxlan_listener();
         let src: SocketAddr = "10.0.0.2:4789".parse().unwrap();
-        assert_eq!(l.ingress(src, b"hello"), Ingress::Dropped(ListenerDrop::Short));
-        assert_eq!(l.ingress(src, &vx_datagram(7)), Ingress::Dropped(ListenerDrop::WrongVni));
+        assert_eq!(
+            l.ingress(src, b"hello"),
+            Ingress::Dropped(ListenerDrop::Short)
+        );
+        assert_eq!(
+            l.ingress(src, &vx_datagram(7)),
+            Ingress::Dropped(ListenerDrop::WrongVni)
+        );
         let mut bad = vx_datagram(42);
         bad[0] = 0;
-        assert_eq!(l.ingress(src, &bad), Ingress::Dropped(ListenerDrop::BadFlags));
+        assert_eq!(
+            l.ingress(src, &bad),
+            Ingress::Dropped(ListenerDrop::BadFlags)
+        );
         let c = l.counters();
-        assert_eq!((c.rx_datagrams, c.drop_short, c.drop_wrong_vni, c.drop_bad_flags), (3, 1, 1, 1));
+        assert_eq!(
+            (
+                c.rx_datagrams,
+                c.drop_short,
+                c.drop_wrong_vni,
+                c.drop_bad_flags
+            ),
+            (3, 1, 1, 1)
+        );
     }
 
     #[test]
@@ -354,7 +395,9 @@ mod tests {
         let d = vx_datagram(42);
         let a: SocketAddr = "10.0.0.2:4789".parse().unwrap();
         let b: SocketAddr = "10.0.0.3:4789".parse().unwrap();
-        let Ingress::NewPeer { key, remote, .. } = l.ingress(a, &d) else { panic!() };
+        let Ingress::NewPeer { key, remote, .. } = l.ingress(a, &d) else {
+            panic!()
+        };
         l.insert_peer(key, remote, PortId(0), false);
         assert_eq!(l.ingress(b, &d), Ingress::Dropped(ListenerDrop::PeerLimit));
         assert!(l.remove_port(PortId(0)));
@@ -365,7 +408,9 @@ mod tests {
     fn v4_mapped_sources_are_treated_as_ipv4() {
         let mut l = vxlan_listener();
         let mapped: SocketAddr = "[::ffff:10.0.0.9]:4789".parse().unwrap();
-        let Ingress::NewPeer { name, .. } = l.ingress(mapped, &vx_datagram(42)) else { panic!() };
+        let Ingress::NewPeer { name, .. } = l.ingress(mapped, &vx_datagram(42)) else {
+            panic!()
+        };
         assert_eq!(name, "vxlan/10.0.0.9");
     }
 }

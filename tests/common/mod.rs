@@ -25,7 +25,9 @@ pub fn can_run(test: &str) -> bool {
     if root && tun && ip {
         return true;
     }
-    eprintln!("SKIPPED {test}: needs root, /dev/net/tun and iproute2 (root={root}, tun={tun}, ip={ip})");
+    eprintln!(
+        "SKIPPED {test}: needs root, /dev/net/tun and iproute2 (root={root}, tun={tun}, ip={ip})"
+    );
     false
 }
 
@@ -43,7 +45,11 @@ pub fn run(cmd: &str) -> String {
 
 /// Run a command and return its output, whatever its status.
 pub fn sh(cmd: &str) -> Output {
-    Command::new("sh").arg("-c").arg(cmd).output().expect("sh runs")
+    Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("sh runs")
 }
 
 /// A network namespace, deleted on drop.
@@ -71,7 +77,9 @@ impl Netns {
 
     /// Whether `ping` from here reaches `ip` (a few tries).
     pub fn pings(&self, ip: &str) -> bool {
-        self.exec(&format!("ping -c 2 -i 0.2 -W 1 {ip}")).status.success()
+        self.exec(&format!("ping -c 2 -i 0.2 -W 1 {ip}"))
+            .status
+            .success()
     }
 
     /// Wait up to `secs` for a first successful ping.
@@ -88,7 +96,10 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = sh(&format!("ip netns pids {0} | xargs -r kill 2>/dev/null; ip netns del {0}", self.name));
+        let _ = sh(&format!(
+            "ip netns pids {0} | xargs -r kill 2>/dev/null; ip netns del {0}",
+            self.name
+        ));
     }
 }
 
@@ -116,8 +127,15 @@ impl Overcast {
         let control = dir.path().join("control.sock");
         let log = dir.path().join("overcast.log");
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_overcast"), "run", "--control"])
-            .arg(&control);
+        cmd.args([
+            "netns",
+            "exec",
+            &ns.name,
+            env!("CARGO_BIN_EXE_overcast"),
+            "run",
+            "--control",
+        ])
+        .arg(&control);
         if let Some(text) = config {
             let file = dir.path().join("overcast.toml");
             std::fs::write(&file, text).expect("config written");
@@ -162,7 +180,11 @@ impl Overcast {
             .arg(&self.control)
             .output()
             .expect("overcast show runs");
-        assert!(out.status.success(), "show {what}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "show {what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("show --json prints JSON")
     }
 
@@ -216,7 +238,10 @@ pub fn move_tap(sw: &Netns, tap: &str, host: &Netns, addr: &str) {
         assert!(Instant::now() < end, "TAP {tap} never appeared");
         std::thread::sleep(Duration::from_millis(50));
     }
-    run(&format!("ip -n {} link set {tap} netns {}", sw.name, host.name));
+    run(&format!(
+        "ip -n {} link set {tap} netns {}",
+        sw.name, host.name
+    ));
     run(&format!("ip -n {} addr add {addr} dev {tap}", host.name));
     run(&format!("ip -n {} link set {tap} up", host.name));
 }
@@ -228,7 +253,9 @@ pub fn tool(name: &str) -> String {
 
 /// The MAC of `dev` in `ns`.
 pub fn mac_of(ns: &Netns, dev: &str) -> String {
-    ns.run(&format!("cat /sys/class/net/{dev}/address")).trim().to_string()
+    ns.run(&format!("cat /sys/class/net/{dev}/address"))
+        .trim()
+        .to_string()
 }
 
 /// An underlay LAN: a kernel bridge in `hub` at `<prefix>.254/24`, and a veth into each host.
@@ -242,7 +269,10 @@ impl Underlay {
     pub fn new(hub: &Netns, prefix: &str) -> Underlay {
         let bridge = unique("b");
         run(&format!("ip -n {} link add {bridge} type bridge", hub.name));
-        run(&format!("ip -n {} addr add {prefix}.254/24 dev {bridge}", hub.name));
+        run(&format!(
+            "ip -n {} addr add {prefix}.254/24 dev {bridge}",
+            hub.name
+        ));
         run(&format!("ip -n {} link set {bridge} up", hub.name));
         Underlay {
             prefix: prefix.to_string(),
@@ -259,8 +289,14 @@ impl Underlay {
     /// Give `host` the interface `ul0` at `<prefix>.<n>` on this LAN.
     pub fn attach(&self, host: &Netns, n: u8) -> String {
         let outer = unique("u");
-        run(&format!("ip -n {} link add {outer} type veth peer name ul0 netns {}", self.hub, host.name));
-        run(&format!("ip -n {} link set {outer} master {} up", self.hub, self.bridge));
+        run(&format!(
+            "ip -n {} link add {outer} type veth peer name ul0 netns {}",
+            self.hub, host.name
+        ));
+        run(&format!(
+            "ip -n {} link set {outer} master {} up",
+            self.hub, self.bridge
+        ));
         let ip = format!("{}.{n}", self.prefix);
         run(&format!("ip -n {} addr add {ip}/24 dev ul0", host.name));
         run(&format!("ip -n {} link set ul0 up", host.name));
@@ -286,11 +322,25 @@ pub fn no_ipv6(ns: &Netns) {
 }
 
 /// Count frames on `dev` in `ns` for `secs` while `during` runs.
-pub fn sniff_during(ns: &Netns, dev: &str, secs: u32, filter: &[&str], during: impl FnOnce()) -> u64 {
+pub fn sniff_during(
+    ns: &Netns,
+    dev: &str,
+    secs: u32,
+    filter: &[&str],
+    during: impl FnOnce(),
+) -> u64 {
     let ready = TempDir::new();
     let flag = ready.path().join("ready");
     let child = Command::new("ip")
-        .args(["netns", "exec", &ns.name, "python3", &tool("sniff.py"), dev, &secs.to_string()])
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            "python3",
+            &tool("sniff.py"),
+            dev,
+            &secs.to_string(),
+        ])
         .args(filter)
         .arg("--ready")
         .arg(&flag)
@@ -303,5 +353,8 @@ pub fn sniff_during(ns: &Netns, dev: &str, secs: u32, filter: &[&str], during: i
     }
     during();
     let out = child.wait_with_output().expect("sniffer ends");
-    String::from_utf8_lossy(&out.stdout).trim().parse().expect("sniffer prints a count")
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("sniffer prints a count")
 }
