@@ -7,6 +7,7 @@
 //! news comes out of [`Switch::poll_event`]. Live ports and pcap replay
 //! drive exactly this code.
 
+mod classify;
 mod drop;
 mod ports;
 mod state;
@@ -208,7 +209,12 @@ impl Switch {
             if dst.is_reserved_link_local() {
                 return Err(DropReason::ReservedGroup);
             }
-            self.flood(ingress);
+            match classify::classify(&eth)? {
+                classify::Class::Control { .. }
+                | classify::Class::Data { .. }
+                | classify::Class::PimHello { .. }
+                | classify::Class::Other => self.flood(ingress),
+            }
         } else {
             match self.fdb.lookup(vlan, dst, now) {
                 Some(port) if port == ingress => return Err(DropReason::SameSegment),

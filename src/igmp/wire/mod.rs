@@ -26,11 +26,15 @@ use crate::packet::WireError;
 /// IP header checksum is verified only for IGMP (RFC 4541 §2.1.1(5)), since
 /// data is forwarded untouched either way.
 pub fn parse_ipv4(l3: &[u8]) -> Result<Option<Message>, WireError> {
-    let ip = Ipv4Packet::new_checked(l3)?;
+    parse_ipv4_packet(&Ipv4Packet::new_checked(l3)?)
+}
+
+/// [`parse_ipv4`] for a packet the caller has already validated.
+pub fn parse_ipv4_packet(ip: &Ipv4Packet<'_>) -> Result<Option<Message>, WireError> {
     if ip.protocol() != PROTO_IGMP {
         return Ok(None);
     }
-    igmp::parse(&ip).map(Some)
+    igmp::parse(ip).map(Some)
 }
 
 /// Parse an IPv6 packet; `Ok(None)` when it is valid IPv6 but not MLD.
@@ -44,7 +48,11 @@ pub fn parse_ipv4(l3: &[u8]) -> Result<Option<Message>, WireError> {
 /// keeps Neighbor Discovery and other ICMPv6 on the fast path. The Router
 /// Alert option itself is not required (lenient receive, as for IGMP).
 pub fn parse_ipv6(l3: &[u8]) -> Result<Option<Message>, WireError> {
-    let ip = Ipv6Packet::new_checked(l3)?;
+    parse_ipv6_packet(&Ipv6Packet::new_checked(l3)?)
+}
+
+/// [`parse_ipv6`] for a packet the caller has already validated.
+pub fn parse_ipv6_packet(ip: &Ipv6Packet<'_>) -> Result<Option<Message>, WireError> {
     if ip.next_header() != NH_HOP_BY_HOP {
         return Ok(None);
     }
@@ -53,7 +61,7 @@ pub fn parse_ipv6(l3: &[u8]) -> Result<Option<Message>, WireError> {
         return Ok(None);
     }
     match upper.payload.first() {
-        Some(&t) if mld::is_mld_type(t) => mld::parse(&ip, upper.payload).map(Some),
+        Some(&t) if mld::is_mld_type(t) => mld::parse(ip, upper.payload).map(Some),
         Some(_) => Ok(None),
         None => Err(WireError::Truncated),
     }
