@@ -1,7 +1,9 @@
 //! The TOML configuration: schema, built-in defaults, and validation that names the field at fault.
 
 use crate::fdb::FdbConfig;
+use crate::igmp::config::{PortSnoopConfig, SnoopConfig};
 use crate::packet::ethernet::MacAddr;
+use crate::switch::SwitchConfig;
 use crate::tunnel::config::{Encap, ListenerConfig, PeerConfig, RAW_PORT, VXLAN_PORT};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -15,9 +17,16 @@ pub struct Config {
     /// Control socket path (default `/run/overcast/control.sock`).
     #[serde(default)]
     pub control: Option<PathBuf>,
+    /// Source MAC of the switch's own frames (queries). Default: random
+    /// (locally administered) when live, fixed in replay.
+    #[serde(default)]
+    pub mac: Option<MacAddr>,
     /// Forwarding database.
     #[serde(default)]
     pub fdb: FdbConfig,
+    /// IGMP/MLD snooping and the querier.
+    #[serde(default)]
+    pub multicast: SnoopConfig,
     /// TAP ports.
     #[serde(default, rename = "tap")]
     pub taps: Vec<TapConfig>,
@@ -38,6 +47,19 @@ pub struct Config {
 pub struct TapConfig {
     /// Device name (at most 15 bytes). Opened if it exists, created otherwise.
     pub name: String,
+    /// Multicast settings of this port.
+    #[serde(default)]
+    pub multicast: PortSnoopConfig,
+}
+
+impl TapConfig {
+    /// A TAP port with default settings.
+    pub fn new(name: impl Into<String>) -> Self {
+        TapConfig {
+            name: name.into(),
+            multicast: PortSnoopConfig::default(),
+        }
+    }
 }
 
 /// A MAC pinned to a port.
@@ -125,8 +147,23 @@ impl Config {
         }
     }
 
+    /// The core's configuration; `mac` is used when none is configured.
+    pub fn switch_config(&self, mac: MacAddr) -> SwitchConfig {
+        SwitchConfig {
+            fdb: self.fdb.clone(),
+            snoop: self.multicast.clone(),
+            mac: self.mac.unwrap_or(mac),
+        }
+    }
+
     /// Check what serde cannot: unique names, limits, references between sections.
     pub fn validate(&self) -> Result<(), (String, String)> {
+        if let Err(e) = self.multicast.validate() {
+            return Err((format!("multicast.{}", e.field), e.reason));
+        }
+        if self.mac.is_some_and(|m| m.is_multicast() || m.is_zero()) {
+            return Err(("mac".into(), "must be a unicast, non-zero MAC".into()));
+        }
         let mut names = HashSet::new();
         for (i, tap) in self.taps.iter().enumerate() {
             let field = format!("tap[{i}].name");
@@ -249,8 +286,9 @@ pub mod duration_str {
     }
 
     fn parse(text: &str) -> Result<Duration, String> {
-        humantime::parse_duration(text.trim())
-            .map_err(|e| format!("invalid duration {text:?}: {e} (write e.g. \"300s\", \"2m\" or \"500ms\")"))
+        humantime::parse_duration(text.trim()).map_err(|e| {
+            format!("invalid duration {text:?}: {e} (write e.g. \"300s\", \"2m\" or \"500ms\")")
+        })
     }
 
     /// The same for `Option<Duration>`.

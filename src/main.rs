@@ -49,7 +49,7 @@ enum Command {
     /// Show state of a running switch.
     Show {
         /// What to show.
-        #[arg(value_parser = ["ports", "fdb", "peers", "counters", "state"])]
+        #[arg(value_parser = ["ports", "fdb", "mdb", "querier", "peers", "counters", "state"])]
         what: String,
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -60,6 +60,11 @@ enum Command {
     },
     /// Manage the forwarding database of a running switch.
     Fdb {
+        #[command(subcommand)]
+        action: FdbAction,
+    },
+    /// Manage the multicast database of a running switch.
+    Mdb {
         #[command(subcommand)]
         action: FdbAction,
     },
@@ -134,6 +139,8 @@ fn main() -> Result<()> {
                     "ports" => overcast::show::ports(&data),
                     "peers" => overcast::show::peers(&data),
                     "counters" => overcast::show::counters(&data),
+                    "mdb" => overcast::show::mdb(&data),
+                    "querier" => overcast::show::querier(&data),
                     _ => serde_json::to_string_pretty(&data)? + "\n",
                 };
                 print!("{text}");
@@ -145,6 +152,13 @@ fn main() -> Result<()> {
         } => {
             let data = control::request(&control, &Request::FdbFlush { port })?;
             println!("removed {} entries", data["removed"]);
+            Ok(())
+        }
+        Command::Mdb {
+            action: FdbAction::Flush { port, control },
+        } => {
+            control::request(&control, &Request::MdbFlush { port })?;
+            println!("flushed");
             Ok(())
         }
     }
@@ -164,8 +178,7 @@ fn build_config(file: Option<PathBuf>, taps: Vec<String>, peers: Vec<PeerUrl>) -
         }
         None => Config::default(),
     };
-    cfg.taps
-        .extend(taps.into_iter().map(|name| TapConfig { name }));
+    cfg.taps.extend(taps.into_iter().map(TapConfig::new));
     cfg.peers.extend(peers.into_iter().map(PeerConfig::from));
     if let Err((field, reason)) = cfg.validate() {
         let origin = file

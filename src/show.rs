@@ -196,6 +196,114 @@ pub fn counters(data: &Value) -> String {
     out
 }
 
+fn arr(v: &Value) -> &[Value] {
+    v.as_array().map(|a| a.as_slice()).unwrap_or(&[])
+}
+
+/// `show mdb`: per group, each receiving port and why, in the style of `bridge mdb show`.
+pub fn mdb(data: &Value) -> String {
+    let rows: Vec<Vec<String>> = arr(&data["groups"])
+        .iter()
+        .map(|r| {
+            let sources: Vec<String> = arr(&r["sources"])
+                .iter()
+                .map(|src| format!("{}({})", s(&src["source"]), secs(&src["timer_ms"])))
+                .collect();
+            vec![
+                s(&r["port"]),
+                s(&r["vlan"]),
+                s(&r["group"]),
+                s(&r["reason"]),
+                s(&r["filter_mode"]).to_lowercase(),
+                if sources.is_empty() {
+                    "-".into()
+                } else {
+                    sources.join(",")
+                },
+                secs(&r["timer_ms"]),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &["PORT", "VLAN", "GROUP", "WHY", "MODE", "SOURCES", "TIMER"],
+        &rows,
+    );
+    let routers: Vec<Vec<String>> = arr(&data["router_ports"])
+        .iter()
+        .map(|r| {
+            vec![
+                s(&r["port"]),
+                s(&r["vlan"]),
+                if r["is_static"].as_bool() == Some(true) {
+                    "static".into()
+                } else {
+                    secs(&r["expires_ms"])
+                },
+            ]
+        })
+        .collect();
+    if !routers.is_empty() {
+        out.push('\n');
+        out.push_str(&table(&["ROUTER-PORT", "VLAN", "EXPIRES"], &routers));
+    }
+    for q in arr(&data["queriers"]) {
+        out.push_str(&format!(
+            "\nvlan {} {}: {}",
+            s(&q["vlan"]),
+            if q["family"] == "v4" { "IGMP" } else { "MLD" },
+            if q["pruning"].as_bool() == Some(true) {
+                "pruning"
+            } else {
+                "flooding (no querier known yet)"
+            }
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// `show querier`: each (VLAN, family) querier and the election.
+pub fn querier(data: &Value) -> String {
+    let rows: Vec<Vec<String>> = arr(data)
+        .iter()
+        .map(|q| {
+            vec![
+                s(&q["vlan"]),
+                if q["family"] == "v4" {
+                    "igmp".into()
+                } else {
+                    "mld".into()
+                },
+                s(&q["mode"]),
+                s(&q["role"]),
+                s(&q["version"]),
+                s(&q["own_address"]),
+                s(&q["elected"]),
+                secs(&q["other_querier_timer_ms"]),
+                if q["pruning"].as_bool() == Some(true) {
+                    "yes".into()
+                } else {
+                    "no".into()
+                },
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "VLAN",
+            "PROTO",
+            "MODE",
+            "ROLE",
+            "VERSION",
+            "OURS",
+            "ELECTED",
+            "OTHER-TIMER",
+            "PRUNING",
+        ],
+        &rows,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

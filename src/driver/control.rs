@@ -22,7 +22,7 @@ const MAX_REQUEST: usize = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
-    /// A state view: `state`, `ports`, `fdb`, `peers`, `counters`.
+    /// A state view: `state`, `ports`, `fdb`, `mdb`, `querier`, `peers`, `counters`.
     Show {
         /// Which view.
         what: String,
@@ -30,6 +30,12 @@ pub enum Request {
     /// Remove learned FDB entries (static ones stay).
     FdbFlush {
         /// Only this port's entries.
+        #[serde(default)]
+        port: Option<String>,
+    },
+    /// Forget learned multicast groups and router ports.
+    MdbFlush {
+        /// Only this port's.
         #[serde(default)]
         port: Option<String>,
     },

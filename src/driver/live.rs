@@ -11,7 +11,7 @@ use super::tap::Tap;
 use super::udp::{self, FanoutScratch, RxBatch, SendOutcome};
 use crate::config::Config;
 use crate::port::PortId;
-use crate::switch::{Event, PortConfig, PortKind, Switch, SwitchConfig, TxFailure};
+use crate::switch::{Event, PortConfig, PortKind, Switch, TxFailure};
 use crate::time::Instant;
 use crate::tunnel::config::{Encap, ListenerConfig};
 use crate::tunnel::{Ingress, Listener, ListenerDrop, PeerKey};
@@ -237,9 +237,9 @@ impl Node {
                 name,
                 frame,
             } => {
-                let idle = lio.state.borrow().config().idle_timeout;
                 let mut cfg = PortConfig::new(name.clone(), PortKind::Peer);
-                cfg.idle_timeout = Some(idle);
+                cfg.idle_timeout = Some(lio.state.borrow().config().idle_timeout);
+                cfg.snoop = lio.state.borrow().config().multicast.clone();
                 let added = self.core.borrow_mut().add_port(cfg, now);
                 match added {
                     Ok(port) => {
@@ -276,19 +276,28 @@ impl Node {
                 "fdb" => Response::ok(self.core.borrow().state(now).fdb),
                 "peers" => Response::ok(self.peers(now)),
                 "counters" => Response::ok(self.snapshot(now)),
+                "mdb" => Response::ok(self.core.borrow().mdb(now)),
+                "querier" => Response::ok(self.core.borrow().mdb(now).queriers),
                 other => Response::err(format!("unknown view {other:?}")),
             },
             Request::FdbFlush { port } => {
                 let mut core = self.core.borrow_mut();
-                let id = match port {
-                    Some(name) => match core.port_by_name(name) {
-                        Some(id) => Some(id),
-                        None => return Response::err(format!("no port named {name:?}")),
-                    },
-                    None => None,
-                };
-                let removed = core.fdb_mut().flush(id);
-                Response::ok(serde_json::json!({ "removed": removed }))
+                match port_id(&core, port.as_deref()) {
+                    Ok(id) => {
+                        Response::ok(serde_json::json!({ "removed": core.fdb_mut().flush(id) }))
+                    }
+                    Err(e) => e,
+                }
+            }
+            Request::MdbFlush { port } => {
+                let mut core = self.core.borrow_mut();
+                match port_id(&core, port.as_deref()) {
+                    Ok(id) => {
+                        core.snooper_mut().flush(id);
+                        Response::ok(serde_json::json!({ "flushed": true }))
+                    }
+                    Err(e) => e,
+                }
             }
         }
     }
@@ -338,6 +347,17 @@ impl Node {
                 .collect(),
             peers: self.peers(now),
         }
+    }
+}
+
+/// The port called `name`, or every port for `None`.
+fn port_id(core: &Switch, name: Option<&str>) -> Result<Option<PortId>, Response> {
+    match name {
+        None => Ok(None),
+        Some(n) => core
+            .port_by_name(n)
+            .map(Some)
+            .ok_or_else(|| Response::err(format!("no port named {n:?}"))),
     }
 }
 
@@ -411,9 +431,7 @@ async fn run_local(opts: RunOptions) -> Result<(), StartError> {
     let cfg = opts.config;
     let clock = Clock::start();
     let now = clock.now();
-    let mut core = Switch::new(SwitchConfig {
-        fdb: cfg.fdb.clone(),
-    });
+    let mut core = Switch::new(cfg.switch_config(random_mac()));
 
     let mut listener_cfgs = cfg.listeners.clone();
     let peers = resolve_peers(&cfg, &mut listener_cfgs)?;
@@ -450,7 +468,9 @@ async fn run_local(opts: RunOptions) -> Result<(), StartError> {
 
     let mut tap_ports = Vec::new();
     for tap in &cfg.taps {
-        let port = core.add_port(PortConfig::new(tap.name.clone(), PortKind::Tap), now)?;
+        let mut port_cfg = PortConfig::new(tap.name.clone(), PortKind::Tap);
+        port_cfg.snoop = tap.multicast.clone();
+        let port = core.add_port(port_cfg, now)?;
         // Down until the device is open.
         core.set_port_up(port, false, now);
         tap_ports.push(Rc::new(TapPort {
@@ -464,7 +484,9 @@ async fn run_local(opts: RunOptions) -> Result<(), StartError> {
     for (listener, key, remote) in peers {
         let l = &listeners[listener];
         let name = l.state.borrow().peer_name(key);
-        let port = core.add_port(PortConfig::new(name.clone(), PortKind::Peer), now)?;
+        let mut port_cfg = PortConfig::new(name.clone(), PortKind::Peer);
+        port_cfg.snoop = l.state.borrow().config().multicast.clone();
+        let port = core.add_port(port_cfg, now)?;
         l.state.borrow_mut().insert_peer(key, remote, port, true);
         peer_egress.push((port, listener));
         info!(peer = %name, %remote, "static peer");
@@ -519,6 +541,19 @@ async fn run_local(opts: RunOptions) -> Result<(), StartError> {
     shutdown_signal().await;
     info!("shutting down");
     Ok(())
+}
+
+/// A random locally administered unicast MAC for the switch's own frames.
+fn random_mac() -> crate::packet::ethernet::MacAddr {
+    let mut b = [0u8; 6];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .is_err()
+    {
+        return crate::switch::DEFAULT_MAC;
+    }
+    b[0] = (b[0] & 0xfc) | 0x02;
+    crate::packet::ethernet::MacAddr(b)
 }
 
 /// Resolve static peers, creating an implicit listener for any encapsulation

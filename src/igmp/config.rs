@@ -366,8 +366,6 @@ pub fn is_link_local_v6(a: &Ipv6Addr) -> bool {
     (a.segments()[0] & 0xffc0) == 0xfe80
 }
 
-
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,10 +54,12 @@ fn classify_v4(l3: &[u8]) -> Result<Class, DropReason> {
             src: IpAddr::V4(source),
             msg,
         }),
-        Ok(None) if ip.protocol() == PROTO_PIM && group == ALL_PIM_ROUTERS_V4 => Ok(Class::PimHello {
-            group: group.into(),
-            source: source.into(),
-        }),
+        Ok(None) if ip.protocol() == PROTO_PIM && group == ALL_PIM_ROUTERS_V4 => {
+            Ok(Class::PimHello {
+                group: group.into(),
+                source: source.into(),
+            })
+        }
         Ok(None) => Ok(Class::Data {
             group: group.into(),
             source: source.into(),
@@ -83,10 +85,12 @@ fn classify_v6(l3: &[u8]) -> Result<Class, DropReason> {
             src: IpAddr::V6(source),
             msg,
         }),
-        Ok(None) if ip.next_header() == PROTO_PIM && group == ALL_PIM_ROUTERS_V6 => Ok(Class::PimHello {
-            group: group.into(),
-            source: source.into(),
-        }),
+        Ok(None) if ip.next_header() == PROTO_PIM && group == ALL_PIM_ROUTERS_V6 => {
+            Ok(Class::PimHello {
+                group: group.into(),
+                source: source.into(),
+            })
+        }
         Ok(None) => Ok(data),
         // A fragment behind a Hop-by-Hop header is not MLD we can read; forward it as data.
         Err(WireError::Fragment) => Ok(data),

@@ -9,14 +9,19 @@
 
 mod classify;
 mod drop;
+mod mdb;
 mod ports;
 mod state;
 
 pub use drop::{DropCounts, DropReason};
+pub use mdb::{MdbRow, MdbView, Reason, RouterRow};
 pub use ports::{PortConfig, PortCounters, PortKind};
 pub use state::{PortView, SwitchState};
 
 use crate::fdb::{Fdb, FdbConfig};
+use crate::igmp::config::SnoopConfig;
+use crate::igmp::snooper::{ControlForward, McastEgress, QueryTarget, Snooper};
+use crate::igmp::wire::{emit_query, link_local_from_mac};
 use crate::packet::ethernet::{EthernetFrame, MacAddr};
 use crate::port::PortId;
 use crate::time::Instant;
@@ -30,10 +35,29 @@ use std::time::Duration;
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Core-wide settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SwitchConfig {
     /// Forwarding database timers and limits.
     pub fdb: FdbConfig,
+    /// IGMP/MLD snooping and the querier.
+    pub snoop: SnoopConfig,
+    /// Source MAC of frames the switch originates (queries); its IPv6
+    /// link-local address, the MLD querier's source, is derived from it.
+    pub mac: MacAddr,
+}
+
+/// The MAC used when none is configured: locally administered, fixed, so
+/// that replays are reproducible. Live switches pick a random one.
+pub const DEFAULT_MAC: MacAddr = MacAddr([0x02, 0x6f, 0x63, 0x00, 0x00, 0x01]);
+
+impl Default for SwitchConfig {
+    fn default() -> Self {
+        SwitchConfig {
+            fdb: FdbConfig::default(),
+            snoop: SnoopConfig::default(),
+            mac: DEFAULT_MAC,
+        }
+    }
 }
 
 /// A frame the switch itself originates (a query, say), and where it goes.
@@ -82,6 +106,8 @@ pub enum TxFailure {
 pub struct Switch {
     ports: PortTable,
     fdb: Fdb,
+    snooper: Snooper,
+    mac: MacAddr,
     /// Egress list of the frame being decided; reused so deciding never allocates.
     egress: Vec<PortId>,
     transmits: VecDeque<Transmit>,
@@ -95,6 +121,8 @@ impl Switch {
         Switch {
             ports: PortTable::default(),
             fdb: Fdb::new(cfg.fdb),
+            snooper: Snooper::new(cfg.snoop, link_local_from_mac(cfg.mac.0)),
+            mac: cfg.mac,
             egress: Vec::with_capacity(64),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -117,6 +145,7 @@ impl Switch {
     pub fn remove_port(&mut self, port: PortId) {
         if self.ports.remove(port).is_some() {
             self.fdb.remove_port(port);
+            self.snooper.remove_port(port);
         }
     }
 
@@ -131,8 +160,12 @@ impl Switch {
         }
         p.up = up;
         p.last_rx = now;
-        if !up {
+        if up {
+            // RFC 4541 §2.1.1(4): query a port as it comes up, for fast convergence.
+            self.snooper.port_up(port, now);
+        } else {
             self.fdb.flush(Some(port));
+            self.snooper.flush(Some(port));
         }
     }
 
@@ -149,6 +182,16 @@ impl Switch {
     /// Pin a MAC to a port.
     pub fn add_static_fdb(&mut self, vlan: u16, mac: MacAddr, port: PortId) {
         self.fdb.add_static(vlan, mac, port);
+    }
+
+    /// Snooping state and the querier (read-only).
+    pub fn snooper(&self) -> &Snooper {
+        &self.snooper
+    }
+
+    /// Snooping state, for operator commands (flush).
+    pub fn snooper_mut(&mut self) -> &mut Snooper {
+        &mut self.snooper
     }
 
     /// The forwarding database (read-only).
@@ -209,12 +252,7 @@ impl Switch {
             if dst.is_reserved_link_local() {
                 return Err(DropReason::ReservedGroup);
             }
-            match classify::classify(&eth)? {
-                classify::Class::Control { .. }
-                | classify::Class::Data { .. }
-                | classify::Class::PimHello { .. }
-                | classify::Class::Other => self.flood(ingress),
-            }
+            self.multicast(ingress, &eth, now)?;
         } else {
             match self.fdb.lookup(vlan, dst, now) {
                 Some(port) if port == ingress => return Err(DropReason::SameSegment),
@@ -226,6 +264,68 @@ impl Switch {
             return Err(DropReason::NoEgress);
         }
         Ok(())
+    }
+
+    /// Fill `self.egress` for a frame to a multicast MAC (RFC 4541).
+    fn multicast(
+        &mut self,
+        ingress: PortId,
+        eth: &EthernetFrame<'_>,
+        now: Instant,
+    ) -> Result<(), DropReason> {
+        let vlan = eth.vlan();
+        match classify::classify(eth)? {
+            classify::Class::Control { src, msg } => {
+                match self.snooper.handle_message(vlan, ingress, src, &msg, now) {
+                    ControlForward::RouterPorts => {
+                        self.snooper
+                            .report_egress(vlan, ingress, now, &mut self.egress);
+                        self.keep_up_ports(ingress);
+                    }
+                    ControlForward::Flood => self.flood(ingress),
+                    ControlForward::Drop => return Err(DropReason::InvalidQuerySource),
+                }
+            }
+            classify::Class::PimHello { group, source } => {
+                self.snooper.pim_hello_seen(vlan, ingress, now);
+                self.data(vlan, group, source, ingress, now)?;
+            }
+            classify::Class::Data { group, source } => {
+                self.data(vlan, group, source, ingress, now)?
+            }
+            classify::Class::Other => self.flood(ingress),
+        }
+        Ok(())
+    }
+
+    fn data(
+        &mut self,
+        vlan: u16,
+        group: std::net::IpAddr,
+        source: std::net::IpAddr,
+        ingress: PortId,
+        now: Instant,
+    ) -> Result<(), DropReason> {
+        match self
+            .snooper
+            .data_egress(vlan, group, source, ingress, now, &mut self.egress)
+        {
+            McastEgress::Flood => self.flood(ingress),
+            McastEgress::Ports => {
+                self.keep_up_ports(ingress);
+                if self.egress.is_empty() {
+                    return Err(DropReason::Pruned);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Drop the ingress and ports that are down or gone from `self.egress`.
+    fn keep_up_ports(&mut self, ingress: PortId) {
+        let ports = &self.ports;
+        self.egress
+            .retain(|p| *p != ingress && ports.get(*p).is_some_and(|port| port.up));
     }
 
     /// Every up port but the ingress.
@@ -259,6 +359,36 @@ impl Switch {
 
     /// The next frame the switch originates, if any.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        while self.transmits.is_empty() {
+            let (vlan, target, query) = self.snooper.poll_query()?;
+            let mut frame = Vec::new();
+            emit_query(&query, self.mac.0, (vlan != 0).then_some(vlan), &mut frame);
+            let ports: Vec<PortId> = match target {
+                QueryTarget::AllPorts => self
+                    .ports
+                    .iter()
+                    .filter(|(_, p)| p.up)
+                    .map(|(id, _)| id)
+                    .collect(),
+                QueryTarget::Port(p) => self
+                    .ports
+                    .get(p)
+                    .filter(|port| port.up)
+                    .map(|_| p)
+                    .into_iter()
+                    .collect(),
+            };
+            if frame.is_empty() || ports.is_empty() {
+                continue;
+            }
+            for id in &ports {
+                if let Some(p) = self.ports.get_mut(*id) {
+                    p.counters.tx_frames += 1;
+                    p.counters.tx_bytes += frame.len() as u64;
+                }
+            }
+            self.transmits.push_back(Transmit { frame, ports });
+        }
         self.transmits.pop_front()
     }
 
@@ -269,11 +399,14 @@ impl Switch {
 
     /// When [`Switch::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.next_housekeeping
+        crate::time::earliest(self.next_housekeeping, self.snooper.poll_timeout())
     }
 
     /// Run every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.snooper.poll_timeout().is_some_and(|t| t <= now) {
+            self.snooper.handle_timeout(now);
+        }
         if self.next_housekeeping.is_some_and(|t| t <= now) {
             self.housekeeping(now);
             self.next_housekeeping = Some(now + HOUSEKEEPING_INTERVAL);

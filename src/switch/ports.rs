@@ -1,6 +1,7 @@
 //! The port table: what the core knows about each port, and its counters.
 
 use super::drop::{DropCounts, DropReason};
+use crate::igmp::config::PortSnoopConfig;
 use crate::port::PortId;
 use crate::time::Instant;
 use serde::Serialize;
@@ -27,6 +28,8 @@ pub struct PortConfig {
     pub kind: PortKind,
     /// Remove the port after this long without a received frame (dynamic peers).
     pub idle_timeout: Option<Duration>,
+    /// Multicast settings: router port, fast leave, flooding overrides, limits.
+    pub snoop: PortSnoopConfig,
 }
 
 impl PortConfig {
@@ -36,6 +39,7 @@ impl PortConfig {
             name: name.into(),
             kind,
             idle_timeout: None,
+            snoop: PortSnoopConfig::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 use super::ports::{PortCounters, PortKind};
 use super::Switch;
 use crate::fdb::FdbCounters;
+use crate::igmp::snooper::SnoopState;
 use crate::packet::ethernet::MacAddr;
 use crate::time::Instant;
 use serde::Serialize;
@@ -52,6 +53,8 @@ pub struct SwitchState {
     pub fdb: Vec<FdbRow>,
     /// FDB event counters.
     pub fdb_counters: FdbCounters,
+    /// IGMP/MLD snooping: groups, router ports, queriers, counters.
+    pub multicast: SnoopState,
 }
 
 pub(super) fn snapshot(sw: &Switch, now: Instant) -> SwitchState {
@@ -85,5 +88,6 @@ pub(super) fn snapshot(sw: &Switch, now: Instant) -> SwitchState {
         ports,
         fdb,
         fdb_counters: sw.fdb.counters().clone(),
+        multicast: sw.snooper.state(now),
     }
 }

@@ -155,6 +155,7 @@ fn full_fdb_keeps_forwarding_by_flooding() {
             max_entries: 1,
             ..FdbConfig::default()
         },
+        ..SwitchConfig::default()
     });
     let p: Vec<_> = (0..3)
         .map(|i| {

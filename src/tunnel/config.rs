@@ -61,6 +61,9 @@ pub struct ListenerConfig {
     /// A dynamic peer silent this long is removed, with its FDB entries.
     #[serde(default = "default_idle", with = "crate::config::duration_str")]
     pub idle_timeout: Duration,
+    /// Multicast settings of every peer of this listener.
+    #[serde(default)]
+    pub multicast: crate::igmp::config::PortSnoopConfig,
 }
 
 impl ListenerConfig {
@@ -80,6 +83,7 @@ impl ListenerConfig {
             allow: default_allow(),
             max_peers: default_max_peers(),
             idle_timeout: default_idle(),
+            multicast: Default::default(),
         }
     }
 }
