@@ -11,15 +11,9 @@ fn three_namespaces_switch_through_tap_ports() {
     if !can_run("three_namespaces_switch_through_tap_ports") {
         return;
     }
-    let sw = Netns::new("s");
-    let hosts: Vec<Netns> = (0..3).map(|_| Netns::new("h")).collect();
-    let taps: Vec<String> = (0..3).map(|_| unique("t")).collect();
-    let args: Vec<String> = taps.iter().map(|t| format!("--tap {t}")).collect();
-    let oc = Overcast::start(&sw, &args.join(" "));
-    let ips = ["10.201.0.1", "10.201.0.2", "10.201.0.3"];
-    for i in 0..3 {
-        move_tap(&sw, &taps[i], &hosts[i], &format!("{}/24", ips[i]));
-    }
+    let lab = TapLab::new(3, None, "10.201.0", "21");
+    let (hosts, taps, oc) = (&lab.hosts, &lab.taps, &lab.oc);
+    let ips: Vec<&str> = lab.ips.iter().map(String::as_str).collect();
 
     // Every host reaches every other host.
     for (i, host) in hosts.iter().enumerate() {

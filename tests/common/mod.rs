@@ -358,3 +358,90 @@ pub fn sniff_during(
         .parse()
         .expect("sniffer prints a count")
 }
+
+/// N hosts, each in its own namespace on a TAP port of one overcast.
+pub struct TapLab {
+    pub sw: Netns,
+    pub hosts: Vec<Netns>,
+    pub taps: Vec<String>,
+    /// IPv4 address of each host (`<v4>.<i+1>`).
+    pub ips: Vec<String>,
+    /// IPv6 ULA address of each host (`fd<v6>::<i+1>`).
+    pub ip6s: Vec<String>,
+    pub oc: Overcast,
+}
+
+impl TapLab {
+    /// Start overcast (with `config`, if any) on `n` TAPs and address the hosts in `v4.0/24`
+    /// and `fdXX::/64`. IPv4 multicast is routed out of the TAP.
+    pub fn new(n: usize, config: Option<&str>, v4: &str, v6: &str) -> TapLab {
+        let sw = Netns::new("s");
+        let hosts: Vec<Netns> = (0..n).map(|_| Netns::new("h")).collect();
+        let taps: Vec<String> = (0..n).map(|_| unique("t")).collect();
+        let args: Vec<String> = taps.iter().map(|t| format!("--tap {t}")).collect();
+        let oc = match config {
+            Some(c) => Overcast::start_config(&sw, c, &args.join(" ")),
+            None => Overcast::start(&sw, &args.join(" ")),
+        };
+        let mut ips = Vec::new();
+        let mut ip6s = Vec::new();
+        for (i, (host, tap)) in hosts.iter().zip(&taps).enumerate() {
+            let ip = format!("{v4}.{}", i + 1);
+            let ip6 = format!("fd{v6}::{}", i + 1);
+            move_tap(&sw, tap, host, &format!("{ip}/24"));
+            host.run(&format!("ip addr add {ip6}/64 dev {tap} nodad"));
+            host.run(&format!("ip route add 224.0.0.0/4 dev {tap}"));
+            ips.push(ip);
+            ip6s.push(ip6);
+        }
+        TapLab {
+            sw,
+            hosts,
+            taps,
+            ips,
+            ip6s,
+            oc,
+        }
+    }
+
+    /// Start a python helper in host `i` in the background; returns the child.
+    pub fn spawn(&self, i: usize, tool_name: &str, args: &[&str]) -> Child {
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.hosts[i].name,
+                "python3",
+                &tool(tool_name),
+            ])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("helper starts")
+    }
+}
+
+/// Wait for a helper and parse the count it prints last.
+pub fn count_of(child: Child) -> u64 {
+    let out = child.wait_with_output().expect("helper ends");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "helper printed no count: {text} {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+}
+
+/// Wait until `file` exists (a helper's --ready flag).
+pub fn wait_file(file: &Path) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while !file.exists() {
+        assert!(Instant::now() < end, "{} never appeared", file.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

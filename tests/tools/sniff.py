@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Count frames seen on an interface for a while: an independent witness of what a port received.
 
-usage: sniff.py IFACE SECONDS [--proto icmp|udp|arp|any] [--dst IP] [--ready FILE]
+usage: sniff.py IFACE SECONDS [--proto icmp|udp|arp|any] [--dst IP] [--src IP] [--ready FILE]
 Prints the number of matching IPv4/IPv6 frames received (not sent) on IFACE.
 """
 import argparse, select, socket, struct, time
@@ -14,6 +14,7 @@ ap.add_argument("iface")
 ap.add_argument("seconds", type=float)
 ap.add_argument("--proto", default="any")
 ap.add_argument("--dst")
+ap.add_argument("--src")
 ap.add_argument("--ready")
 a = ap.parse_args()
 
@@ -42,13 +43,17 @@ while True:
         continue
     if etype == 0x0800 and len(frame) >= 34:
         proto, dst = frame[23], socket.inet_ntop(socket.AF_INET, frame[30:34])
+        src = socket.inet_ntop(socket.AF_INET, frame[26:30])
     elif etype == 0x86DD and len(frame) >= 54:
         proto, dst = frame[20], socket.inet_ntop(socket.AF_INET6, frame[38:54])
+        src = socket.inet_ntop(socket.AF_INET6, frame[22:38])
     else:
         continue
     if a.proto != "any" and proto not in protos[a.proto]:
         continue
     if a.dst and dst != a.dst:
+        continue
+    if a.src and src != a.src:
         continue
     count += 1
 print(count)
