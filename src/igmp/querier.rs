@@ -214,6 +214,11 @@ impl Querier {
     }
 
     /// The next instant [`Querier::handle_timeout`] has work.
+    /// A general query to every port is due by `now` anyway: a per-port one would duplicate it.
+    pub(crate) fn general_query_due(&self, now: Instant) -> bool {
+        self.next_query.is_some_and(|t| t <= now)
+    }
+
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         earliest(self.next_query, self.other.map(|o| o.expires))
     }

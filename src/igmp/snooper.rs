@@ -181,7 +181,8 @@ impl Snooper {
         }
         let mut queries = Vec::new();
         for (&(vlan, _), q) in &self.queriers {
-            if q.role(now) == Role::Querier {
+            // At start (or when resuming) the general query to all ports covers this port.
+            if q.role(now) == Role::Querier && !q.general_query_due(now) {
                 if let Some(query) = q.general_query() {
                     queries.push((vlan, query));
                 }

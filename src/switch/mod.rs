@@ -135,7 +135,10 @@ impl Switch {
         if self.ports.by_name(&cfg.name).is_some() {
             return Err(SwitchError::DuplicatePort(cfg.name));
         }
+        let snoop = cfg.snoop.clone();
         let id = self.ports.insert(cfg, now);
+        self.snooper.add_port(id, snoop, now);
+        self.snooper.port_up(id, now);
         self.next_housekeeping
             .get_or_insert(now + HOUSEKEEPING_INTERVAL);
         Ok(id)
@@ -437,5 +440,7 @@ impl Switch {
     }
 }
 
+#[cfg(test)]
+mod mcast_tests;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,218 @@
+//! Multicast through the core, frame in and frames out: validation, control
+//! forwarding, pruning and the querier's own frames (RFC 4541; checklist ids in names).
+
+use super::*;
+use crate::igmp::config::RouterPortMode;
+use crate::igmp::repr::{Message, Version};
+use crate::packet::checksum::checksum;
+use crate::packet::ipv4::Ipv4Repr;
+use std::net::Ipv4Addr;
+
+const H0: [u8; 6] = [2, 0, 0, 0, 0, 0x10];
+
+fn ipv4_frame(
+    dst_mac: [u8; 6],
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    protocol: u8,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut f = dst_mac.to_vec();
+    f.extend_from_slice(&H0);
+    f.extend_from_slice(&[0x08, 0x00]);
+    Ipv4Repr {
+        src,
+        dst,
+        protocol,
+        ttl: 1,
+        tos: 0xc0,
+        dont_fragment: false,
+        router_alert: protocol == 2,
+        payload_len: payload.len() as u16,
+    }
+    .emit(&mut f);
+    f.extend_from_slice(payload);
+    f
+}
+
+fn mac_of(group: Ipv4Addr) -> [u8; 6] {
+    let o = group.octets();
+    [0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]
+}
+
+/// An IGMPv2 membership report for `group`, with a correct checksum unless `corrupt`.
+fn v2_report(group: Ipv4Addr, corrupt: bool) -> Vec<u8> {
+    let mut igmp = vec![0x16, 100, 0, 0];
+    igmp.extend_from_slice(&group.octets());
+    let c = checksum(&igmp) ^ if corrupt { 1 } else { 0 };
+    igmp[2..4].copy_from_slice(&c.to_be_bytes());
+    ipv4_frame(mac_of(group), Ipv4Addr::new(10, 0, 0, 1), group, 2, &igmp)
+}
+
+fn udp_to(group: Ipv4Addr) -> Vec<u8> {
+    ipv4_frame(
+        mac_of(group),
+        Ipv4Addr::new(10, 0, 0, 9),
+        group,
+        17,
+        &[0u8; 16],
+    )
+}
+
+fn switch(n: usize, router: Option<usize>) -> (Switch, Vec<PortId>) {
+    let mut sw = Switch::new(SwitchConfig::default());
+    let ports = (0..n)
+        .map(|i| {
+            let mut cfg = PortConfig::new(format!("p{i}"), PortKind::Tap);
+            if router == Some(i) {
+                cfg.snoop.mrouter = RouterPortMode::Always;
+            }
+            sw.add_port(cfg, Instant::ZERO).unwrap()
+        })
+        .collect();
+    (sw, ports)
+}
+
+/// Run every timer up to `t` and drain the frames the switch originates.
+fn advance(sw: &mut Switch, t: Instant) -> Vec<Transmit> {
+    let mut out = Vec::new();
+    while let Some(due) = sw.poll_timeout().filter(|d| *d <= t) {
+        sw.handle_timeout(due);
+        out.extend(std::iter::from_fn(|| sw.poll_transmit()));
+    }
+    out.extend(std::iter::from_fn(|| sw.poll_transmit()));
+    out
+}
+
+#[test]
+fn a1_bad_igmp_checksum_is_dropped_counted_and_learns_nothing() {
+    let (mut sw, p) = switch(3, None);
+    let group = Ipv4Addr::new(239, 1, 1, 1);
+    assert!(sw
+        .handle_frame(p[0], &v2_report(group, true), Instant::ZERO)
+        .is_empty());
+    assert_eq!(
+        sw.ports
+            .get(p[0])
+            .unwrap()
+            .counters
+            .drops
+            .get(DropReason::BadIgmpChecksum),
+        1
+    );
+    assert!(sw.state(Instant::ZERO).multicast.groups.is_empty());
+}
+
+#[test]
+fn b1_reports_go_only_to_router_ports_never_to_other_hosts() {
+    let (mut sw, p) = switch(4, Some(3));
+    let group = Ipv4Addr::new(239, 1, 1, 1);
+    assert_eq!(
+        sw.handle_frame(p[0], &v2_report(group, false), Instant::ZERO),
+        &[p[3]]
+    );
+    let groups = sw.state(Instant::ZERO).multicast.groups;
+    assert_eq!((groups.len(), groups[0].group), (1, group.into()));
+}
+
+#[test]
+fn c8_then_c2_c3_data_floods_until_the_querier_is_up_then_is_pruned() {
+    let (mut sw, p) = switch(4, None);
+    let group = Ipv4Addr::new(239, 1, 1, 1);
+    let unregistered = Ipv4Addr::new(239, 9, 9, 9);
+    sw.handle_frame(p[1], &v2_report(group, false), Instant::ZERO);
+    // No querier has run yet: everything floods (C8).
+    assert_eq!(
+        sw.handle_frame(p[0], &udp_to(group), Instant::ZERO).len(),
+        3
+    );
+    // Our querier starts at once; pruning begins a query response interval (10 s) later.
+    let queries = advance(&mut sw, Instant::from_secs(11));
+    assert!(!queries.is_empty());
+    let t = Instant::from_secs(11);
+    assert_eq!(
+        sw.handle_frame(p[0], &udp_to(group), t),
+        &[p[1]],
+        "registered: members only (C2)"
+    );
+    assert!(
+        sw.handle_frame(p[0], &udp_to(unregistered), t).is_empty(),
+        "unregistered: no router ports (C3)"
+    );
+    assert_eq!(
+        sw.ports
+            .get(p[0])
+            .unwrap()
+            .counters
+            .drops
+            .get(DropReason::Pruned),
+        1
+    );
+}
+
+#[test]
+fn c1_link_local_groups_are_always_flooded() {
+    let (mut sw, p) = switch(3, None);
+    advance(&mut sw, Instant::from_secs(11));
+    let mdns = Ipv4Addr::new(224, 0, 0, 251);
+    assert_eq!(
+        sw.handle_frame(p[0], &udp_to(mdns), Instant::from_secs(11))
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn g1_our_general_queries_leave_on_every_port_and_parse_back() {
+    let (mut sw, p) = switch(3, None);
+    let sent = advance(&mut sw, Instant::ZERO);
+    let v4 = sent
+        .iter()
+        .find(|t| t.frame.get(12..14) == Some(&[0x08, 0x00][..]))
+        .expect("an IGMP general query at start");
+    assert_eq!(v4.ports, p);
+    let eth = EthernetFrame::new_checked(&v4.frame).unwrap();
+    assert_eq!(eth.dst().0, [0x01, 0x00, 0x5e, 0, 0, 1]);
+    assert_eq!(eth.src(), DEFAULT_MAC);
+    match crate::igmp::wire::parse_ipv4(eth.payload()) {
+        Ok(Some(Message::Query(q))) => {
+            assert_eq!((q.version, q.group), (Version::IgmpV3, None));
+            assert_eq!(q.max_response, Duration::from_secs(10));
+        }
+        other => panic!("not a general query: {other:?}"),
+    }
+    assert!(
+        sent.iter()
+            .any(|t| t.frame.get(12..14) == Some(&[0x86, 0xdd][..])),
+        "no MLD query"
+    );
+    assert_eq!(
+        sw.ports.get(p[0]).unwrap().counters.tx_frames,
+        sent.len() as u64
+    );
+}
+
+#[test]
+fn i4_a_port_added_later_is_queried_at_once_but_startup_sends_no_duplicates() {
+    let (mut sw, _) = switch(2, None);
+    let startup = advance(&mut sw, Instant::ZERO);
+    assert_eq!(
+        startup.len(),
+        2,
+        "one IGMP and one MLD general query at start, no per-port copies"
+    );
+    advance(&mut sw, Instant::from_secs(5));
+    let late = sw
+        .add_port(
+            PortConfig::new("late", PortKind::Peer),
+            Instant::from_secs(5),
+        )
+        .unwrap();
+    let queries: Vec<Transmit> = std::iter::from_fn(|| sw.poll_transmit()).collect();
+    assert_eq!(
+        queries.len(),
+        2,
+        "an IGMP and an MLD query for the new port"
+    );
+    assert!(queries.iter().all(|t| t.ports == [late]));
+}
