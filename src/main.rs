@@ -63,6 +63,14 @@ enum Command {
         #[command(subcommand)]
         action: FdbAction,
     },
+    /// Re-read the running switch's configuration and apply it without a
+    /// restart (the same as SIGHUP). A bad configuration is refused, with the
+    /// reason, and the running one stays.
+    Reload {
+        /// Control socket path.
+        #[arg(long, default_value = control::DEFAULT_PATH)]
+        control: PathBuf,
+    },
     /// Manage the multicast database of a running switch.
     Mdb {
         #[command(subcommand)]
@@ -100,7 +108,12 @@ fn main() -> Result<()> {
             control,
             no_control,
         } => {
-            let cfg = build_config(config, taps, peers)?;
+            let cfg = build_config(config.clone(), taps.clone(), peers.clone())?;
+            // A reload re-reads the file and re-applies the command-line ports.
+            let reload: live::ReloadSource = Box::new(move || {
+                build_config(config.clone(), taps.clone(), peers.clone())
+                    .map_err(|e| format!("{e:#}"))
+            });
             let control = if no_control {
                 None
             } else {
@@ -117,6 +130,7 @@ fn main() -> Result<()> {
             rt.block_on(live::run(RunOptions {
                 config: cfg,
                 control,
+                reload: Some(reload),
             }))?;
             Ok(())
         }
@@ -152,6 +166,11 @@ fn main() -> Result<()> {
         } => {
             let data = control::request(&control, &Request::FdbFlush { port })?;
             println!("removed {} entries", data["removed"]);
+            Ok(())
+        }
+        Command::Reload { control } => {
+            let data = control::request(&control, &Request::Reload)?;
+            println!("reloaded: {data}");
             Ok(())
         }
         Command::Mdb {

@@ -5,6 +5,16 @@ mod common;
 use common::*;
 use std::time::Duration;
 
+/// Frames received on all ports (what reached the core).
+fn rx_total(oc: &Overcast) -> u64 {
+    oc.show("ports")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["counters"]["rx_frames"].as_u64().unwrap())
+        .sum()
+}
+
 fn peer_names(oc: &Overcast) -> Vec<String> {
     oc.show("peers")
         .as_array()
@@ -136,9 +146,15 @@ fn hub_admits_only_allowed_sources_and_counts_garbage() {
         kernel_vxlan(h, 42, &local, &ul.hub_ip(), &format!("10.213.0.{n}/24"));
     }
     // The refused host's traffic creates no peer and is forwarded nowhere.
-    let leaked = sniff_during(&good, "vx0", 3, &["--proto", "icmp"], || {
-        let _ = bad.exec("ping -c 5 -i 0.2 -W 1 10.213.0.1");
-    });
+    let leaked = sniff_during(
+        &good,
+        "vx0",
+        3,
+        &["--proto", "icmp", "--dst", "10.213.0.1"],
+        || {
+            let _ = bad.exec("ping -c 5 -i 0.2 -W 1 10.213.0.1");
+        },
+    );
     assert_eq!(
         leaked, 0,
         "traffic from a source outside `allow` was forwarded"
@@ -151,6 +167,7 @@ fn hub_admits_only_allowed_sources_and_counts_garbage() {
 
     // Garbage from an allowed source is counted and forwards nothing.
     let peers_before = peer_names(&oc);
+    let rx_before = rx_total(&oc);
     good.run(&format!(
         "python3 -c \"import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); \
          s.bind(('10.212.0.1', 0)); [s.sendto(b'garbage', ('{}', 4789)) for _ in range(3)]\"",
@@ -166,23 +183,10 @@ fn hub_admits_only_allowed_sources_and_counts_garbage() {
         peers_before,
         "garbage changed the peer table"
     );
-    let rx: u64 = oc
-        .show("ports")
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["counters"]["rx_frames"].as_u64().unwrap())
-        .sum();
-    let tx: u64 = oc
-        .show("ports")
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["counters"]["tx_frames"].as_u64().unwrap())
-        .sum();
-    assert!(
-        rx >= 1 && tx == 0,
-        "with one peer nothing can be forwarded (rx {rx}, tx {tx})"
+    assert_eq!(
+        rx_total(&oc),
+        rx_before,
+        "garbage reached the switch core as frames"
     );
     assert!(
         oc.log_text().contains("outside `allow`"),

@@ -33,6 +33,8 @@ pub enum Request {
         #[serde(default)]
         port: Option<String>,
     },
+    /// Re-read the configuration and apply it without a restart.
+    Reload,
     /// Forget learned multicast groups and router ports.
     MdbFlush {
         /// Only this port's.

@@ -14,11 +14,11 @@ use crate::port::PortId;
 use crate::switch::{Event, PortConfig, PortKind, Switch, TxFailure};
 use crate::time::Instant;
 use crate::tunnel::config::{Encap, ListenerConfig};
-use crate::tunnel::{Ingress, Listener, ListenerDrop, PeerKey};
+use crate::tunnel::{Ingress, Listener, ListenerDrop};
 use serde::Serialize;
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
@@ -74,35 +74,101 @@ pub enum StartError {
     },
 }
 
+/// Rebuilds the configuration for a live reload (re-reads the file, re-applies command-line ports).
+pub type ReloadSource = Box<dyn Fn() -> Result<Config, String>>;
+
 /// What the live driver needs to start.
-#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// The validated configuration.
     pub config: Config,
     /// Where to serve the control socket; `None` disables it.
     pub control: Option<PathBuf>,
+    /// How to get a fresh configuration on SIGHUP or `overcast reload`; `None`: reload is refused.
+    pub reload: Option<ReloadSource>,
 }
 
 /// A TAP port's device, which comes and goes as the device fails and is reopened.
-struct TapPort {
-    port: PortId,
-    name: String,
+pub(super) struct TapPort {
+    pub(super) port: PortId,
+    pub(super) name: String,
     dev: RefCell<Option<Rc<AsyncFd<Tap>>>>,
     broken: Notify,
+    /// Set when a reload removes the port: its task ends instead of reopening.
+    removed: Cell<bool>,
 }
 
-struct ListenerIo {
-    index: usize,
+impl TapPort {
+    pub(super) fn new(port: PortId, name: String) -> Self {
+        TapPort {
+            port,
+            name,
+            dev: RefCell::new(None),
+            broken: Notify::new(),
+            removed: Cell::new(false),
+        }
+    }
+
+    /// Close the device and end the port's task.
+    pub(super) fn shut(&self) {
+        self.removed.set(true);
+        self.dev.borrow_mut().take();
+        self.broken.notify_one();
+    }
+}
+
+/// A UDP listener: its socket and its peer table.
+pub(super) struct ListenerIo {
+    /// Slot in `Node::listeners`, the id `Egress::Peer` refers to.
+    pub(super) slot: usize,
     sock: AsyncFd<std::net::UdpSocket>,
-    state: RefCell<Listener>,
-    header: Vec<u8>,
+    pub(super) state: RefCell<Listener>,
+    header: RefCell<Vec<u8>>,
     scratch: RefCell<FanoutScratch>,
     last_refusal_log: Cell<Option<Instant>>,
+    stop: Notify,
 }
 
+impl ListenerIo {
+    pub(super) fn new(
+        slot: usize,
+        sock: std::net::UdpSocket,
+        cfg: ListenerConfig,
+    ) -> io::Result<Self> {
+        let state = Listener::new(cfg);
+        Ok(ListenerIo {
+            slot,
+            sock: reactor::register(sock, Interest::READABLE)?,
+            header: RefCell::new(state.encap_header().map(|h| h.to_vec()).unwrap_or_default()),
+            state: RefCell::new(state),
+            scratch: RefCell::new(FanoutScratch::default()),
+            last_refusal_log: Cell::new(None),
+            stop: Notify::new(),
+        })
+    }
+
+    /// Take a new configuration, keeping the socket and the peers.
+    pub(super) fn set_config(&self, cfg: ListenerConfig) {
+        let mut state = self.state.borrow_mut();
+        state.set_config(cfg);
+        *self.header.borrow_mut() = state.encap_header().map(|h| h.to_vec()).unwrap_or_default();
+    }
+
+    /// End the listener's task (the socket closes when the last reference goes).
+    pub(super) fn shut(&self) {
+        self.stop.notify_one();
+    }
+
+    pub(super) fn local_addr(&self) -> Option<SocketAddr> {
+        self.sock.get_ref().local_addr().ok()
+    }
+}
+
+/// Where frames for a port are written.
 #[derive(Clone)]
-enum Egress {
+pub(super) enum Egress {
+    /// A TAP device.
     Tap(Rc<TapPort>),
+    /// A tunnel peer of the listener in this slot.
     Peer(usize),
 }
 
@@ -115,10 +181,16 @@ struct Fanout {
 
 /// The running switch.
 pub struct Node {
-    core: RefCell<Switch>,
+    pub(super) core: RefCell<Switch>,
     egress: RefCell<Vec<Option<Egress>>>,
-    listeners: Vec<Rc<ListenerIo>>,
-    clock: Clock,
+    pub(super) listeners: RefCell<Vec<Option<Rc<ListenerIo>>>>,
+    pub(super) taps: RefCell<Vec<Rc<TapPort>>>,
+    /// The configuration in force (after the last successful reload).
+    pub(super) config: RefCell<Config>,
+    reload_source: Option<ReloadSource>,
+    /// Source MAC of our own frames; fixed for the switch's life.
+    pub(super) mac: crate::packet::ethernet::MacAddr,
+    pub(super) clock: Clock,
     timer_kick: Notify,
     armed: Cell<Option<Instant>>,
     fanout: RefCell<Vec<Fanout>>,
@@ -126,7 +198,11 @@ pub struct Node {
 }
 
 impl Node {
-    fn set_egress(&self, port: PortId, egress: Option<Egress>) {
+    pub(super) fn reload_source(&self) -> Option<&ReloadSource> {
+        self.reload_source.as_ref()
+    }
+
+    pub(super) fn set_egress(&self, port: PortId, egress: Option<Egress>) {
         let mut table = self.egress.borrow_mut();
         if table.len() <= port.index() {
             table.resize(port.index() + 1, None);
@@ -150,7 +226,11 @@ impl Node {
     /// Write `frame` to each port: TAPs directly, tunnel peers batched per listener.
     fn send(&self, ports: &[PortId], frame: &[u8]) {
         let table = self.egress.borrow();
+        let listeners = self.listeners.borrow();
         let mut fanout = self.fanout.borrow_mut();
+        if fanout.len() < listeners.len() {
+            fanout.resize_with(listeners.len(), Fanout::default);
+        }
         let mut failures = self.tx_failures.borrow_mut();
         for &port in ports {
             match table.get(port.index()).and_then(Option::as_ref) {
@@ -163,12 +243,16 @@ impl Node {
                     }
                 }
                 Some(Egress::Peer(l)) => {
-                    if let (Some(remote), Some(out)) = (
-                        self.listeners[*l].state.borrow().remote(port),
-                        fanout.get_mut(*l),
-                    ) {
-                        out.addrs.push(remote);
-                        out.ports.push(port);
+                    let remote = listeners
+                        .get(*l)
+                        .and_then(Option::as_ref)
+                        .and_then(|lio| lio.state.borrow().remote(port));
+                    match (remote, fanout.get_mut(*l)) {
+                        (Some(remote), Some(out)) => {
+                            out.addrs.push(remote);
+                            out.ports.push(port);
+                        }
+                        _ => failures.push((port, TxFailure::Error)),
                     }
                 }
                 None => failures.push((port, TxFailure::Error)),
@@ -178,11 +262,15 @@ impl Node {
             if out.addrs.is_empty() {
                 continue;
             }
-            let lio = &self.listeners[l];
+            let Some(lio) = listeners.get(l).and_then(Option::as_ref) else {
+                out.addrs.clear();
+                out.ports.clear();
+                continue;
+            };
             udp::send_fanout(
                 lio.sock.get_ref(),
                 &mut lio.scratch.borrow_mut(),
-                &lio.header,
+                &lio.header.borrow(),
                 frame,
                 &out.addrs,
                 |i, outcome| match outcome {
@@ -211,7 +299,7 @@ impl Node {
             let event = self.core.borrow_mut().poll_event();
             match event {
                 Some(Event::PortExpired { port, name }) => {
-                    for l in &self.listeners {
+                    for l in self.listeners.borrow().iter().flatten() {
                         l.state.borrow_mut().remove_port(port);
                     }
                     self.set_egress(port, None);
@@ -244,7 +332,7 @@ impl Node {
                 match added {
                     Ok(port) => {
                         lio.state.borrow_mut().insert_peer(key, remote, port, false);
-                        self.set_egress(port, Some(Egress::Peer(lio.index)));
+                        self.set_egress(port, Some(Egress::Peer(lio.slot)));
                         info!(peer = %name, %remote, "dynamic peer admitted");
                         self.forward(port, frame, now);
                     }
@@ -267,7 +355,7 @@ impl Node {
     }
 
     /// Answer one control request.
-    pub fn handle_request(&self, req: &Request) -> Response {
+    pub fn handle_request(self: &Rc<Self>, req: &Request) -> Response {
         let now = self.clock.now();
         match req {
             Request::Show { what } => match what.as_str() {
@@ -289,6 +377,10 @@ impl Node {
                     Err(e) => e,
                 }
             }
+            Request::Reload => match self.reload() {
+                Ok(summary) => Response::ok(summary),
+                Err(e) => Response::err(e),
+            },
             Request::MdbFlush { port } => {
                 let mut core = self.core.borrow_mut();
                 match port_id(&core, port.as_deref()) {
@@ -305,7 +397,7 @@ impl Node {
     fn peers(&self, now: Instant) -> Vec<PeerRow> {
         let state = self.core.borrow().state(now);
         let mut rows = Vec::new();
-        for l in &self.listeners {
+        for l in self.listeners.borrow().iter().flatten() {
             let listener = l.state.borrow();
             for p in listener.peers() {
                 let port = state.ports.iter().find(|v| v.id == p.port.0);
@@ -333,7 +425,9 @@ impl Node {
             switch: self.core.borrow().state(now),
             listeners: self
                 .listeners
+                .borrow()
                 .iter()
+                .flatten()
                 .map(|l| {
                     let s = l.state.borrow();
                     ListenerRow {
@@ -428,95 +522,25 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
 }
 
 async fn run_local(opts: RunOptions) -> Result<(), StartError> {
-    let cfg = opts.config;
     let clock = Clock::start();
-    let now = clock.now();
-    let mut core = Switch::new(cfg.switch_config(random_mac()));
-
-    let mut listener_cfgs = cfg.listeners.clone();
-    let peers = resolve_peers(&cfg, &mut listener_cfgs)?;
-
-    let mut listeners = Vec::new();
-    for (index, lc) in listener_cfgs.into_iter().enumerate() {
-        let name = lc.display_name();
-        let sock = udp::bind(lc.bind).map_err(|source| StartError::Bind {
-            name: name.clone(),
-            addr: lc.bind,
-            source,
-        })?;
-        let local_addr = sock.local_addr().unwrap_or(lc.bind);
-        let state = Listener::new(lc);
-        let header = state.encap_header().map(|h| h.to_vec()).unwrap_or_default();
-        let allow: Vec<String> = state.config().allow.iter().map(|n| n.to_string()).collect();
-        info!(
-            listener = %name,
-            addr = %local_addr,
-            encap = %state.config().encap,
-            vni = ?(state.config().encap == Encap::Vxlan).then_some(state.config().vni),
-            allow = %if allow.is_empty() { "none (static peers only)".to_string() } else { allow.join(", ") },
-            "listening"
-        );
-        listeners.push(Rc::new(ListenerIo {
-            index,
-            sock: reactor::register(sock, Interest::READABLE)?,
-            state: RefCell::new(state),
-            header,
-            scratch: RefCell::new(FanoutScratch::default()),
-            last_refusal_log: Cell::new(None),
-        }));
-    }
-
-    let mut tap_ports = Vec::new();
-    for tap in &cfg.taps {
-        let mut port_cfg = PortConfig::new(tap.name.clone(), PortKind::Tap);
-        port_cfg.snoop = tap.multicast.clone();
-        let port = core.add_port(port_cfg, now)?;
-        // Down until the device is open.
-        core.set_port_up(port, false, now);
-        tap_ports.push(Rc::new(TapPort {
-            port,
-            name: tap.name.clone(),
-            dev: RefCell::new(None),
-            broken: Notify::new(),
-        }));
-    }
-    let mut peer_egress = Vec::new();
-    for (listener, key, remote) in peers {
-        let l = &listeners[listener];
-        let name = l.state.borrow().peer_name(key);
-        let mut port_cfg = PortConfig::new(name.clone(), PortKind::Peer);
-        port_cfg.snoop = l.state.borrow().config().multicast.clone();
-        let port = core.add_port(port_cfg, now)?;
-        l.state.borrow_mut().insert_peer(key, remote, port, true);
-        peer_egress.push((port, listener));
-        info!(peer = %name, %remote, "static peer");
-    }
-    for entry in &cfg.static_fdb {
-        if let Some(port) = core.port_by_name(&entry.port) {
-            core.add_static_fdb(entry.vlan, entry.mac, port);
-        }
-    }
-
+    let mac = opts.config.mac.unwrap_or_else(random_mac);
+    let core = Switch::new(opts.config.switch_config(mac));
     let node = Rc::new(Node {
         core: RefCell::new(core),
         egress: RefCell::new(Vec::new()),
-        fanout: RefCell::new((0..listeners.len()).map(|_| Fanout::default()).collect()),
-        listeners,
+        listeners: RefCell::new(Vec::new()),
+        taps: RefCell::new(Vec::new()),
+        config: RefCell::new(Config::default()),
+        reload_source: opts.reload,
+        mac,
         clock,
         timer_kick: Notify::new(),
         armed: Cell::new(None),
+        fanout: RefCell::new(Vec::new()),
         tx_failures: RefCell::new(Vec::new()),
     });
-    for (port, listener) in peer_egress {
-        node.set_egress(port, Some(Egress::Peer(listener)));
-    }
-    for tap in &tap_ports {
-        node.set_egress(tap.port, Some(Egress::Tap(tap.clone())));
-        tokio::task::spawn_local(tap_task(node.clone(), tap.clone()));
-    }
-    for l in &node.listeners {
-        tokio::task::spawn_local(listener_task(node.clone(), l.clone()));
-    }
+    // Start-up is a reload from nothing: one code path builds and changes the switch.
+    node.apply(opts.config)?;
     tokio::task::spawn_local(timer_task(node.clone()));
 
     let _control = match &opts.control {
@@ -534,17 +558,46 @@ async fn run_local(opts: RunOptions) -> Result<(), StartError> {
     };
 
     info!(
-        taps = tap_ports.len(),
-        listeners = node.listeners.len(),
+        taps = node.taps.borrow().len(),
+        listeners = node.listeners.borrow().iter().flatten().count(),
         "overcast is switching"
     );
-    shutdown_signal().await;
+    run_until_shutdown(&node).await;
     info!("shutting down");
+    for tap in node.taps.borrow().iter() {
+        tap.shut();
+    }
     Ok(())
 }
 
+/// Serve SIGHUP reloads until SIGINT or SIGTERM.
+async fn run_until_shutdown(node: &Rc<Node>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup()).ok();
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        let hangup = async {
+            match hup.as_mut() {
+                Some(h) => {
+                    h.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = hangup => {
+                if let Err(e) = node.reload() {
+                    warn!(error = %e, "reload refused; the running configuration stays");
+                }
+            }
+        }
+    }
+}
+
 /// A random locally administered unicast MAC for the switch's own frames.
-fn random_mac() -> crate::packet::ethernet::MacAddr {
+pub(super) fn random_mac() -> crate::packet::ethernet::MacAddr {
     let mut b = [0u8; 6];
     if std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
@@ -556,65 +609,17 @@ fn random_mac() -> crate::packet::ethernet::MacAddr {
     crate::packet::ethernet::MacAddr(b)
 }
 
-/// Resolve static peers, creating an implicit listener for any encapsulation
-/// that has none (edge mode): VXLAN on its well-known port, since the hub
-/// answers VTEPs there; raw on an ephemeral port.
-fn resolve_peers(
-    cfg: &Config,
-    listeners: &mut Vec<ListenerConfig>,
-) -> Result<Vec<(usize, PeerKey, SocketAddr)>, StartError> {
-    let mut out = Vec::new();
-    for peer in &cfg.peers {
-        let remote = peer
-            .remote
-            .to_socket_addrs()
-            .map_err(|e| StartError::Resolve {
-                remote: peer.remote.clone(),
-                reason: e.to_string(),
-            })?
-            .next()
-            .ok_or_else(|| StartError::Resolve {
-                remote: peer.remote.clone(),
-                reason: "no addresses".into(),
-            })?;
-        let index = match &peer.listener {
-            Some(name) => listeners.iter().position(|l| &l.display_name() == name),
-            None => listeners.iter().position(|l| l.encap == peer.encap),
-        };
-        let index = match index {
-            Some(i) => i,
-            None => {
-                let any = match remote.ip() {
-                    IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                    IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-                };
-                let port = match peer.encap {
-                    Encap::Vxlan => crate::tunnel::config::VXLAN_PORT,
-                    Encap::Raw => 0,
-                };
-                let mut l = ListenerConfig::new(SocketAddr::new(any, port), peer.encap);
-                l.allow.clear();
-                listeners.push(l);
-                listeners.len() - 1
-            }
-        };
-        let key = match peer.encap {
-            Encap::Vxlan => PeerKey::Ip(remote.ip()),
-            Encap::Raw => PeerKey::Addr(remote),
-        };
-        out.push((index, key, remote));
-    }
-    Ok(out)
-}
-
-async fn tap_task(node: Rc<Node>, tap: Rc<TapPort>) {
+pub(super) async fn tap_task(node: Rc<Node>, tap: Rc<TapPort>) {
     let mut backoff = RETRY_MIN;
     let mut buf = vec![0u8; TAP_BUF];
-    loop {
+    while !tap.removed.get() {
         let dev = match Tap::open(&tap.name).and_then(|t| reactor::register(t, Interest::READABLE))
         {
             Ok(dev) => Rc::new(dev),
             Err(e) => {
+                if tap.removed.get() {
+                    break;
+                }
                 warn!(tap = %tap.name, error = %e, retry_in = ?backoff, "cannot open TAP; port stays down");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(RETRY_MAX);
@@ -675,10 +680,14 @@ async fn tap_read_loop(
     }
 }
 
-async fn listener_task(node: Rc<Node>, lio: Rc<ListenerIo>) {
+pub(super) async fn listener_task(node: Rc<Node>, lio: Rc<ListenerIo>) {
     let mut batch = RxBatch::default();
     loop {
-        let mut guard = match lio.sock.readable().await {
+        let ready = tokio::select! {
+            ready = lio.sock.readable() => ready,
+            _ = lio.stop.notified() => return,
+        };
+        let mut guard = match ready {
             Ok(g) => g,
             Err(e) => {
                 warn!(error = %e, "listener socket failed");

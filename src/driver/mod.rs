@@ -4,6 +4,7 @@
 //! the core needs no lock at all: each ready port drains its queue in a
 //! batch, asks the core where each frame goes, and writes it out.
 
+pub mod apply;
 pub mod clock;
 pub mod control;
 pub mod live;

@@ -119,6 +119,28 @@ impl Querier {
         q
     }
 
+    /// Apply a new configuration (live reload): mode, address, version and
+    /// timers change; the election state and adopted values stay.
+    pub(crate) fn reconfigure(
+        &mut self,
+        family: Family,
+        cfg: &SnoopConfig,
+        own_v6_link_local: Ipv6Addr,
+        now: Instant,
+    ) {
+        let fresh = Querier::new(family, cfg, own_v6_link_local, now);
+        self.mode = fresh.mode;
+        self.own = fresh.own;
+        self.version = fresh.version;
+        self.timers = cfg.timers_with(self.adopted_rv, self.adopted_qi);
+        if !self.can_query() {
+            self.next_query = None;
+            return;
+        }
+        let latest = now + self.timers.query_interval;
+        self.next_query = Some(self.next_query.map_or(now, |t| t.min(latest)));
+    }
+
     fn can_query(&self) -> bool {
         self.mode != QuerierMode::Off && self.own.is_some()
     }

@@ -161,6 +161,15 @@ impl Snooper {
         self.ports.insert(port, cfg);
     }
 
+    /// Apply a new switch-wide configuration (live reload). Learned groups,
+    /// router ports and the election survive; new timers apply from now on.
+    pub fn set_config(&mut self, cfg: SnoopConfig, now: Instant) {
+        for (&(_, family), q) in self.queriers.iter_mut() {
+            q.reconfigure(family, &cfg, self.own_v6_link_local, now);
+        }
+        self.cfg = cfg;
+    }
+
     /// Forget `port`: its groups, router-port state, settings and queued
     /// queries (I1). Its id may be reused.
     pub fn remove_port(&mut self, port: PortId) {

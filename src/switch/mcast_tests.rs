@@ -216,3 +216,38 @@ fn i4_a_port_added_later_is_queried_at_once_but_startup_sends_no_duplicates() {
     );
     assert!(queries.iter().all(|t| t.ports == [late]));
 }
+
+#[test]
+fn reconfigure_changes_querier_and_timers_and_keeps_learned_groups() {
+    let (mut sw, p) = switch(3, None);
+    advance(&mut sw, Instant::ZERO);
+    sw.handle_frame(
+        p[1],
+        &v2_report(Ipv4Addr::new(239, 1, 1, 1), false),
+        Instant::ZERO,
+    );
+    let mut cfg = SwitchConfig::default();
+    cfg.snoop.querier = crate::igmp::config::QuerierMode::Off;
+    sw.reconfigure(cfg.clone(), Instant::from_secs(1));
+    assert!(
+        advance(&mut sw, Instant::from_secs(200)).is_empty(),
+        "querier off sends nothing"
+    );
+    assert_eq!(
+        sw.state(Instant::from_secs(200)).multicast.groups.len(),
+        1,
+        "groups survive a reload"
+    );
+    cfg.snoop.querier = crate::igmp::config::QuerierMode::Auto;
+    cfg.snoop.query_interval = Duration::from_secs(20);
+    sw.reconfigure(cfg, Instant::from_secs(200));
+    let sent = advance(&mut sw, Instant::from_secs(241));
+    let v4 = sent
+        .iter()
+        .filter(|t| t.frame.get(12..14) == Some(&[0x08, 0x00][..]))
+        .count();
+    assert!(
+        v4 >= 3,
+        "querier back on with a 20 s interval: {v4} IGMP queries in 41 s"
+    );
+}

@@ -19,7 +19,7 @@ pub use ports::{PortConfig, PortCounters, PortKind};
 pub use state::{PortView, SwitchState};
 
 use crate::fdb::{Fdb, FdbConfig};
-use crate::igmp::config::SnoopConfig;
+use crate::igmp::config::{PortSnoopConfig, SnoopConfig};
 use crate::igmp::snooper::{ControlForward, McastEgress, QueryTarget, Snooper};
 use crate::igmp::wire::{emit_query, link_local_from_mac};
 use crate::packet::ethernet::{EthernetFrame, MacAddr};
@@ -142,6 +142,32 @@ impl Switch {
         self.next_housekeeping
             .get_or_insert(now + HOUSEKEEPING_INTERVAL);
         Ok(id)
+    }
+
+    /// Apply new core-wide settings (live reload). Learned state stays; new
+    /// timers and limits apply from now on. The MAC cannot change.
+    pub fn reconfigure(&mut self, cfg: SwitchConfig, now: Instant) {
+        self.fdb.set_config(cfg.fdb);
+        self.snooper.set_config(cfg.snoop, now);
+    }
+
+    /// Change a port's idle timeout and multicast settings in place (live reload).
+    pub fn set_port_options(
+        &mut self,
+        port: PortId,
+        idle_timeout: Option<Duration>,
+        snoop: PortSnoopConfig,
+    ) {
+        if let Some(p) = self.ports.get_mut(port) {
+            p.cfg.idle_timeout = idle_timeout;
+            p.cfg.snoop = snoop.clone();
+            self.snooper.add_port(port, snoop, p.last_rx);
+        }
+    }
+
+    /// The settings a port was added with (as changed since).
+    pub fn port_config(&self, port: PortId) -> Option<&PortConfig> {
+        self.ports.get(port).map(|p| &p.cfg)
     }
 
     /// Remove a port and everything learned on it.

@@ -129,6 +129,33 @@ impl Listener {
         &self.cfg
     }
 
+    /// Replace the configuration, keeping the peers (live reload). The new
+    /// limits apply to admissions from now on; VXLAN peers are answered at
+    /// the new `peer_port` once they send again.
+    pub fn set_config(&mut self, cfg: ListenerConfig) {
+        self.name = cfg.display_name();
+        self.cfg = cfg;
+    }
+
+    /// Static peers' keys and ports.
+    pub fn static_peers(&self) -> Vec<(PeerKey, PortId)> {
+        let mut v: Vec<(PeerKey, PortId)> = self
+            .by_key
+            .iter()
+            .filter(|(_, port)| self.by_port.get(port).is_some_and(|p| p.is_static))
+            .map(|(k, p)| (*k, *p))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Every peer port of this listener.
+    pub fn ports(&self) -> Vec<PortId> {
+        let mut v: Vec<PortId> = self.by_port.keys().copied().collect();
+        v.sort();
+        v
+    }
+
     /// Name, used in peer port names.
     pub fn name(&self) -> &str {
         &self.name

@@ -108,6 +108,8 @@ pub struct Overcast {
     child: Child,
     pub control: PathBuf,
     pub log: PathBuf,
+    /// The config file it was started with, if any (rewrite it, then reload).
+    pub config: Option<PathBuf>,
     _dir: TempDir,
 }
 
@@ -136,10 +138,12 @@ impl Overcast {
             "--control",
         ])
         .arg(&control);
+        let mut config_file = None;
         if let Some(text) = config {
             let file = dir.path().join("overcast.toml");
             std::fs::write(&file, text).expect("config written");
-            cmd.arg("--config").arg(file);
+            cmd.arg("--config").arg(&file);
+            config_file = Some(file);
         }
         let child = cmd
             .args(args.split_whitespace())
@@ -152,6 +156,7 @@ impl Overcast {
             child,
             control,
             log,
+            config: config_file,
             _dir: dir,
         };
         oc.wait_for_control();
@@ -167,6 +172,27 @@ impl Overcast {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("overcast did not start; log:\n{}", self.log_text());
+    }
+
+    /// The process id (overcast's own: `ip netns exec` execs it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Run `overcast ARGS --control <ours>`; returns (success, stdout + stderr).
+    pub fn ctl(&self, args: &str) -> (bool, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_overcast"))
+            .args(args.split_whitespace())
+            .arg("--control")
+            .arg(&self.control)
+            .output()
+            .expect("overcast runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
     }
 
     pub fn log_text(&self) -> String {

@@ -1,0 +1,373 @@
+//! Making the running switch match a configuration: at start, and on every live reload.
+//!
+//! Everything that can fail (resolving peers, binding new sockets) happens
+//! before anything changes, so a bad configuration leaves the running one
+//! untouched. Then ports, listeners and peers are diffed by identity:
+//! what is unchanged keeps its port, its learned state and its device, and
+//! never stops forwarding.
+
+use super::live::{listener_task, tap_task, Egress, ListenerIo, Node, StartError, TapPort};
+use super::udp;
+use crate::config::Config;
+use crate::port::PortId;
+use crate::switch::{PortConfig, PortKind};
+use crate::tunnel::config::{Encap, ListenerConfig, VXLAN_PORT};
+use crate::tunnel::PeerKey;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
+use tracing::info;
+
+/// What a reload changed.
+#[derive(Debug, Default, Serialize)]
+pub struct ApplySummary {
+    /// Ports and listeners added.
+    pub added: Vec<String>,
+    /// Ports and listeners removed.
+    pub removed: Vec<String>,
+    /// Listeners whose settings changed in place.
+    pub updated: Vec<String>,
+}
+
+/// A listener's identity: a change to any of these is a new listener.
+fn identity(l: &ListenerConfig) -> (String, SocketAddr, Encap) {
+    (l.display_name(), l.bind, l.encap)
+}
+
+impl Node {
+    /// Re-read the configuration and apply it. On error nothing changes.
+    pub fn reload(self: &Rc<Self>) -> Result<ApplySummary, String> {
+        let source = self
+            .reload_source()
+            .ok_or_else(|| "this switch was started without a way to reload".to_string())?;
+        let cfg = source()?;
+        let summary = self.apply(cfg).map_err(|e| e.to_string())?;
+        info!(added = ?summary.added, removed = ?summary.removed, updated = ?summary.updated, "configuration reloaded");
+        Ok(summary)
+    }
+
+    /// Make the switch match `new`.
+    pub(super) fn apply(self: &Rc<Self>, new: Config) -> Result<ApplySummary, StartError> {
+        let now = self.clock.now();
+        let mut summary = ApplySummary::default();
+
+        // 1. Everything fallible, before any change.
+        let mut wanted = new.listeners.clone();
+        let peers = resolve_peers(&new, &mut wanted)?;
+        let running: Vec<Option<(ListenerConfig, usize)>> = self
+            .listeners
+            .borrow()
+            .iter()
+            .map(|l| {
+                l.as_ref()
+                    .map(|l| (l.state.borrow().config().clone(), l.slot))
+            })
+            .collect();
+        let reuse: Vec<Option<usize>> = wanted
+            .iter()
+            .map(|w| {
+                running
+                    .iter()
+                    .flatten()
+                    .find(|(cfg, _)| identity(cfg) == identity(w))
+                    .map(|(_, slot)| *slot)
+            })
+            .collect();
+        let mut fresh = Vec::new();
+        for (i, w) in wanted.iter().enumerate() {
+            if reuse[i].is_none() {
+                let sock = udp::bind(w.bind).map_err(|source| StartError::Bind {
+                    name: w.display_name(),
+                    addr: w.bind,
+                    source,
+                })?;
+                fresh.push((i, sock));
+            }
+        }
+
+        // 2. Core-wide settings.
+        self.core
+            .borrow_mut()
+            .reconfigure(new.switch_config(self.mac), now);
+
+        // 3. Listeners: drop the unwanted, update the kept, start the new.
+        let kept: BTreeSet<usize> = reuse.iter().flatten().copied().collect();
+        let gone: Vec<usize> = running
+            .iter()
+            .flatten()
+            .map(|(_, s)| *s)
+            .filter(|s| !kept.contains(s))
+            .collect();
+        for slot in gone {
+            if let Some(name) = self.remove_listener(slot) {
+                summary.removed.push(format!("listener {name}"));
+            }
+        }
+        let mut slot_of = vec![0usize; wanted.len()];
+        for (i, w) in wanted.iter().enumerate() {
+            if let Some(slot) = reuse[i] {
+                slot_of[i] = slot;
+                if self.update_listener(slot, w.clone()) {
+                    summary
+                        .updated
+                        .push(format!("listener {}", w.display_name()));
+                }
+            }
+        }
+        for (i, sock) in fresh {
+            let slot = self.add_listener(sock, wanted[i].clone())?;
+            slot_of[i] = slot;
+            summary
+                .added
+                .push(format!("listener {}", wanted[i].display_name()));
+        }
+
+        // 4. Static peers.
+        let wanted_peers: Vec<(usize, PeerKey, SocketAddr)> = peers
+            .into_iter()
+            .map(|(i, key, remote)| (slot_of[i], key, remote))
+            .collect();
+        for lio in self.listeners.borrow().iter().flatten() {
+            let statics = lio.state.borrow().static_peers();
+            for (key, port) in statics {
+                if !wanted_peers
+                    .iter()
+                    .any(|(slot, k, _)| *slot == lio.slot && *k == key)
+                {
+                    let name = self
+                        .core
+                        .borrow()
+                        .port_name(port)
+                        .unwrap_or("?")
+                        .to_string();
+                    lio.state.borrow_mut().remove_port(port);
+                    self.core.borrow_mut().remove_port(port);
+                    self.set_egress(port, None);
+                    summary.removed.push(format!("peer {name}"));
+                }
+            }
+        }
+        for (slot, key, remote) in wanted_peers {
+            let Some(lio) = self.listeners.borrow().get(slot).cloned().flatten() else {
+                continue;
+            };
+            if lio
+                .state
+                .borrow()
+                .static_peers()
+                .iter()
+                .any(|(k, _)| *k == key)
+            {
+                continue;
+            }
+            let name = lio.state.borrow().peer_name(key);
+            let mut port_cfg = PortConfig::new(name.clone(), PortKind::Peer);
+            port_cfg.snoop = lio.state.borrow().config().multicast.clone();
+            // A dynamic peer with the same identity becomes static.
+            if let Some(old) = self.core.borrow().port_by_name(&name) {
+                lio.state.borrow_mut().remove_port(old);
+            }
+            if let Some(old) = self.core.borrow().port_by_name(&name) {
+                self.core.borrow_mut().remove_port(old);
+            }
+            let port = self.core.borrow_mut().add_port(port_cfg, now)?;
+            lio.state.borrow_mut().insert_peer(key, remote, port, true);
+            self.set_egress(port, Some(Egress::Peer(slot)));
+            info!(peer = %name, %remote, "static peer");
+            summary.added.push(format!("peer {name}"));
+        }
+
+        // 5. TAP ports, by name.
+        let wanted_taps: BTreeSet<&str> = new.taps.iter().map(|t| t.name.as_str()).collect();
+        let removed_taps: Vec<Rc<TapPort>> = self
+            .taps
+            .borrow()
+            .iter()
+            .filter(|t| !wanted_taps.contains(t.name.as_str()))
+            .cloned()
+            .collect();
+        for tap in removed_taps {
+            tap.shut();
+            self.core.borrow_mut().remove_port(tap.port);
+            self.set_egress(tap.port, None);
+            self.taps.borrow_mut().retain(|t| !Rc::ptr_eq(t, &tap));
+            summary.removed.push(format!("tap {}", tap.name));
+        }
+        for tap in &new.taps {
+            let existing = self
+                .taps
+                .borrow()
+                .iter()
+                .find(|t| t.name == tap.name)
+                .map(|t| t.port);
+            match existing {
+                Some(port) => {
+                    self.core
+                        .borrow_mut()
+                        .set_port_options(port, None, tap.multicast.clone())
+                }
+                None => {
+                    let mut port_cfg = PortConfig::new(tap.name.clone(), PortKind::Tap);
+                    port_cfg.snoop = tap.multicast.clone();
+                    let port = {
+                        let mut core = self.core.borrow_mut();
+                        let port = core.add_port(port_cfg, now)?;
+                        // Down until the device is open.
+                        core.set_port_up(port, false, now);
+                        port
+                    };
+                    let tp = Rc::new(TapPort::new(port, tap.name.clone()));
+                    self.set_egress(port, Some(Egress::Tap(tp.clone())));
+                    self.taps.borrow_mut().push(tp.clone());
+                    tokio::task::spawn_local(tap_task(self.clone(), tp));
+                    summary.added.push(format!("tap {}", tap.name));
+                }
+            }
+        }
+
+        // 6. Static FDB entries: drop the old, pin the new.
+        {
+            let old = self.config.borrow().static_fdb.clone();
+            let mut core = self.core.borrow_mut();
+            for e in old.iter().filter(|e| !new.static_fdb.contains(e)) {
+                core.fdb_mut().remove(e.vlan, e.mac);
+            }
+            for e in &new.static_fdb {
+                if let Some(port) = core.port_by_name(&e.port) {
+                    core.add_static_fdb(e.vlan, e.mac, port);
+                }
+            }
+        }
+        *self.config.borrow_mut() = new;
+        Ok(summary)
+    }
+
+    fn add_listener(
+        self: &Rc<Self>,
+        sock: std::net::UdpSocket,
+        cfg: ListenerConfig,
+    ) -> Result<usize, StartError> {
+        let slot = {
+            let listeners = self.listeners.borrow();
+            listeners
+                .iter()
+                .position(Option::is_none)
+                .unwrap_or(listeners.len())
+        };
+        let name = cfg.display_name();
+        let allow: Vec<String> = cfg.allow.iter().map(|n| n.to_string()).collect();
+        let vni = (cfg.encap == Encap::Vxlan).then_some(cfg.vni);
+        let encap = cfg.encap;
+        let lio = Rc::new(ListenerIo::new(slot, sock, cfg)?);
+        info!(
+            listener = %name,
+            addr = %lio.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            %encap,
+            vni = ?vni,
+            allow = %if allow.is_empty() { "none (static peers only)".to_string() } else { allow.join(", ") },
+            "listening"
+        );
+        {
+            let mut listeners = self.listeners.borrow_mut();
+            if slot == listeners.len() {
+                listeners.push(Some(lio.clone()));
+            } else {
+                listeners[slot] = Some(lio.clone());
+            }
+        }
+        tokio::task::spawn_local(listener_task(self.clone(), lio));
+        Ok(slot)
+    }
+
+    /// Update a kept listener in place; returns whether anything changed.
+    fn update_listener(&self, slot: usize, cfg: ListenerConfig) -> bool {
+        let Some(lio) = self.listeners.borrow().get(slot).cloned().flatten() else {
+            return false;
+        };
+        if *lio.state.borrow().config() == cfg {
+            return false;
+        }
+        let (idle, snoop) = (cfg.idle_timeout, cfg.multicast.clone());
+        lio.set_config(cfg);
+        let statics: Vec<PortId> = lio
+            .state
+            .borrow()
+            .static_peers()
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        let mut core = self.core.borrow_mut();
+        for port in lio.state.borrow().ports() {
+            let idle = (!statics.contains(&port)).then_some(idle);
+            core.set_port_options(port, idle, snoop.clone());
+        }
+        true
+    }
+
+    /// Stop a listener and remove its peers' ports; returns its name.
+    fn remove_listener(&self, slot: usize) -> Option<String> {
+        let lio = self.listeners.borrow_mut().get_mut(slot)?.take()?;
+        lio.shut();
+        let ports = lio.state.borrow().ports();
+        let mut core = self.core.borrow_mut();
+        for port in ports {
+            core.remove_port(port);
+            self.set_egress(port, None);
+        }
+        let name = lio.state.borrow().name().to_string();
+        Some(name)
+    }
+}
+
+/// Resolve static peers, adding an implicit listener for any encapsulation
+/// that has none (edge mode): VXLAN on its well-known port, since the hub
+/// answers VTEPs there; raw on an ephemeral port. Implicit listeners admit
+/// no dynamic peers. Returns (index into `listeners`, key, remote) per peer.
+pub(super) fn resolve_peers(
+    cfg: &Config,
+    listeners: &mut Vec<ListenerConfig>,
+) -> Result<Vec<(usize, PeerKey, SocketAddr)>, StartError> {
+    let mut out = Vec::new();
+    for peer in &cfg.peers {
+        let remote = peer
+            .remote
+            .to_socket_addrs()
+            .map_err(|e| StartError::Resolve {
+                remote: peer.remote.clone(),
+                reason: e.to_string(),
+            })?
+            .next()
+            .ok_or_else(|| StartError::Resolve {
+                remote: peer.remote.clone(),
+                reason: "no addresses".into(),
+            })?;
+        let index = match &peer.listener {
+            Some(name) => listeners.iter().position(|l| &l.display_name() == name),
+            None => listeners.iter().position(|l| l.encap == peer.encap),
+        };
+        let index = match index {
+            Some(i) => i,
+            None => {
+                let any = match remote.ip() {
+                    IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                };
+                let port = match peer.encap {
+                    Encap::Vxlan => VXLAN_PORT,
+                    Encap::Raw => 0,
+                };
+                let mut l = ListenerConfig::new(SocketAddr::new(any, port), peer.encap);
+                l.allow.clear();
+                listeners.push(l);
+                listeners.len() - 1
+            }
+        };
+        let key = match peer.encap {
+            Encap::Vxlan => PeerKey::Ip(remote.ip()),
+            Encap::Raw => PeerKey::Addr(remote),
+        };
+        out.push((index, key, remote));
+    }
+    Ok(out)
+}
