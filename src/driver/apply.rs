@@ -205,7 +205,11 @@ impl Node {
                 Some(port) => {
                     self.core
                         .borrow_mut()
-                        .set_port_options(port, None, tap.multicast.clone())
+                        .set_port_options(port, None, tap.multicast.clone());
+                    // An offload change applies when the device is next opened.
+                    if let Some(t) = self.taps.borrow().iter().find(|t| t.port == port) {
+                        t.offload.set(tap.offload);
+                    }
                 }
                 None => {
                     let mut port_cfg = PortConfig::new(tap.name.clone(), PortKind::Tap);
@@ -217,7 +221,7 @@ impl Node {
                         core.set_port_up(port, false, now);
                         port
                     };
-                    let tp = Rc::new(TapPort::new(port, tap.name.clone()));
+                    let tp = Rc::new(TapPort::new(port, tap.name.clone(), tap.offload));
                     self.set_egress(port, Some(Egress::Tap(tp.clone())));
                     self.taps.borrow_mut().push(tp.clone());
                     tokio::task::spawn_local(tap_task(self.clone(), tp));

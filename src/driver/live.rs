@@ -10,8 +10,10 @@ use super::reactor;
 use super::tap::Tap;
 use super::udp::{self, FanoutScratch, RxBatch, SendOutcome};
 use crate::config::Config;
+use crate::packet::gso::{self, Segments};
+use crate::packet::virtio::{self, VnetHdr};
 use crate::port::PortId;
-use crate::switch::{Event, PortConfig, PortKind, Switch, TxFailure};
+use crate::switch::{DropReason, Event, PortConfig, PortKind, Switch, TxFailure};
 use crate::time::Instant;
 use crate::tunnel::config::{Encap, ListenerConfig};
 use crate::tunnel::{Ingress, Listener, ListenerDrop};
@@ -29,8 +31,8 @@ use tracing::{debug, info, warn};
 
 /// Frames taken from one port before the others get a turn.
 const PORT_BATCH: usize = 64;
-/// Largest frame read from a TAP (without offload, one MTU-sized frame; jumbo-safe).
-const TAP_BUF: usize = 65_536;
+/// Largest read from a TAP: a 64 KB GSO super-frame, its Ethernet header and the virtio-net header.
+const TAP_BUF: usize = 65_536 + 64;
 /// First and longest wait before reopening a failed TAP.
 const RETRY_MIN: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(30);
@@ -91,6 +93,10 @@ pub struct RunOptions {
 pub(super) struct TapPort {
     pub(super) port: PortId,
     pub(super) name: String,
+    /// Ask for `IFF_VNET_HDR` offload when opening.
+    pub(super) offload: Cell<bool>,
+    /// The open device carries virtio-net headers.
+    vnet: Cell<bool>,
     dev: RefCell<Option<Rc<AsyncFd<Tap>>>>,
     broken: Notify,
     /// Set when a reload removes the port: its task ends instead of reopening.
@@ -98,10 +104,12 @@ pub(super) struct TapPort {
 }
 
 impl TapPort {
-    pub(super) fn new(port: PortId, name: String) -> Self {
+    pub(super) fn new(port: PortId, name: String, offload: bool) -> Self {
         TapPort {
             port,
             name,
+            offload: Cell::new(offload),
+            vnet: Cell::new(false),
             dev: RefCell::new(None),
             broken: Notify::new(),
             removed: Cell::new(false),
@@ -172,6 +180,37 @@ pub(super) enum Egress {
     Peer(usize),
 }
 
+/// A received frame and its offload state.
+#[derive(Clone, Copy)]
+pub(super) struct Packet<'a> {
+    /// The Ethernet frame.
+    frame: &'a [u8],
+    /// Virtio-net header and frame, contiguous, when it came from an offload TAP.
+    with_vnet: Option<&'a [u8]>,
+    /// The decoded header; all zero for a plain frame.
+    hdr: VnetHdr,
+}
+
+impl<'a> Packet<'a> {
+    /// A complete frame with no offload state (from a tunnel, or our own).
+    fn plain(frame: &'a [u8]) -> Self {
+        Packet {
+            frame,
+            with_vnet: None,
+            hdr: VnetHdr::default(),
+        }
+    }
+
+    /// A buffer read from a TAP with virtio-net headers; `None` if too short.
+    fn from_vnet(buf: &'a [u8]) -> Option<Self> {
+        Some(Packet {
+            frame: buf.get(virtio::LEN..)?,
+            with_vnet: Some(buf),
+            hdr: VnetHdr::parse(buf)?,
+        })
+    }
+}
+
 /// Per-listener destinations of the frame being sent.
 #[derive(Default)]
 struct Fanout {
@@ -195,6 +234,10 @@ pub struct Node {
     armed: Cell<Option<Instant>>,
     fanout: RefCell<Vec<Fanout>>,
     tx_failures: RefCell<Vec<(PortId, TxFailure)>>,
+    /// Complete frames made from an offloaded one, for egresses that need them.
+    segments: RefCell<Segments>,
+    /// TAPs without offload that the frame being sent goes to.
+    plain_taps: RefCell<Vec<(PortId, Rc<TapPort>)>>,
 }
 
 impl Node {
@@ -211,20 +254,23 @@ impl Node {
     }
 
     /// Switch one received frame and send it where the core says.
-    fn forward(&self, ingress: PortId, frame: &[u8], now: Instant) {
+    fn forward(&self, ingress: PortId, pkt: Packet<'_>, now: Instant) {
         let mut core = self.core.borrow_mut();
-        let egress = core.handle_frame(ingress, frame, now);
+        let egress = core.handle_frame(ingress, pkt.frame, now);
         if egress.is_empty() {
             return;
         }
-        self.send(egress, frame);
+        self.send(egress, pkt);
         for (port, failure) in self.tx_failures.borrow_mut().drain(..) {
             core.record_tx_failure(port, failure);
         }
     }
 
-    /// Write `frame` to each port: TAPs directly, tunnel peers batched per listener.
-    fn send(&self, ports: &[PortId], frame: &[u8]) {
+    /// Write a frame to each port. Offload TAPs take it as it came (a 64 KB
+    /// super-frame stays one write); tunnel peers and plain TAPs get complete
+    /// frames, segmented and checksummed once for all of them, and tunnel
+    /// peers are batched per listener.
+    fn send(&self, ports: &[PortId], pkt: Packet<'_>) {
         let table = self.egress.borrow();
         let listeners = self.listeners.borrow();
         let mut fanout = self.fanout.borrow_mut();
@@ -232,16 +278,23 @@ impl Node {
             fanout.resize_with(listeners.len(), Fanout::default);
         }
         let mut failures = self.tx_failures.borrow_mut();
+        let mut plain_taps = self.plain_taps.borrow_mut();
+        plain_taps.clear();
         for &port in ports {
             match table.get(port.index()).and_then(Option::as_ref) {
-                Some(Egress::Tap(tap)) => {
-                    if let Err(e) = send_tap(tap, frame) {
+                Some(Egress::Tap(tap)) if tap.vnet.get() => {
+                    let sent = match pkt.with_vnet {
+                        Some(raw) => send_tap(tap, raw, None),
+                        None => send_tap(tap, &VnetHdr::PLAIN, Some(pkt.frame)),
+                    };
+                    if let Err(e) = sent {
                         failures.push((port, TxFailure::Error));
                         if is_fatal(&e) {
                             tap.broken.notify_one();
                         }
                     }
                 }
+                Some(Egress::Tap(tap)) => plain_taps.push((port, tap.clone())),
                 Some(Egress::Peer(l)) => {
                     let remote = listeners
                         .get(*l)
@@ -258,13 +311,69 @@ impl Node {
                 None => failures.push((port, TxFailure::Error)),
             }
         }
+        let needs_complete = !plain_taps.is_empty() || fanout.iter().any(|o| !o.addrs.is_empty());
+        if needs_complete {
+            if pkt.hdr.is_plain() {
+                self.send_complete(
+                    pkt.frame,
+                    &plain_taps,
+                    &mut fanout,
+                    &listeners,
+                    &mut failures,
+                );
+            } else {
+                let mut segments = self.segments.borrow_mut();
+                match gso::complete(&pkt.hdr, pkt.frame, &mut segments) {
+                    Ok(()) => {
+                        for seg in segments.iter() {
+                            self.send_complete(
+                                seg,
+                                &plain_taps,
+                                &mut fanout,
+                                &listeners,
+                                &mut failures,
+                            );
+                        }
+                    }
+                    Err(_) => {
+                        failures.extend(plain_taps.iter().map(|(p, _)| (*p, TxFailure::Offload)));
+                        failures.extend(
+                            fanout
+                                .iter()
+                                .flat_map(|o| o.ports.iter().map(|p| (*p, TxFailure::Offload))),
+                        );
+                    }
+                }
+            }
+        }
+        for out in fanout.iter_mut() {
+            out.addrs.clear();
+            out.ports.clear();
+        }
+    }
+
+    /// Send one complete frame to the plain TAPs and the tunnel peers gathered by [`Node::send`].
+    fn send_complete(
+        &self,
+        frame: &[u8],
+        plain_taps: &[(PortId, Rc<TapPort>)],
+        fanout: &mut [Fanout],
+        listeners: &[Option<Rc<ListenerIo>>],
+        failures: &mut Vec<(PortId, TxFailure)>,
+    ) {
+        for (port, tap) in plain_taps {
+            if let Err(e) = send_tap(tap, frame, None) {
+                failures.push((*port, TxFailure::Error));
+                if is_fatal(&e) {
+                    tap.broken.notify_one();
+                }
+            }
+        }
         for (l, out) in fanout.iter_mut().enumerate() {
             if out.addrs.is_empty() {
                 continue;
             }
             let Some(lio) = listeners.get(l).and_then(Option::as_ref) else {
-                out.addrs.clear();
-                out.ports.clear();
                 continue;
             };
             udp::send_fanout(
@@ -279,8 +388,6 @@ impl Node {
                     SendOutcome::Failed => failures.push((out.ports[i], TxFailure::Error)),
                 },
             );
-            out.addrs.clear();
-            out.ports.clear();
         }
     }
 
@@ -289,7 +396,7 @@ impl Node {
         loop {
             let tx = self.core.borrow_mut().poll_transmit();
             let Some(tx) = tx else { break };
-            self.send(&tx.ports, &tx.frame);
+            self.send(&tx.ports, Packet::plain(&tx.frame));
             let mut core = self.core.borrow_mut();
             for (port, failure) in self.tx_failures.borrow_mut().drain(..) {
                 core.record_tx_failure(port, failure);
@@ -318,7 +425,7 @@ impl Node {
     fn on_datagram(&self, lio: &ListenerIo, src: SocketAddr, datagram: &[u8], now: Instant) {
         let verdict = lio.state.borrow_mut().ingress(src, datagram);
         match verdict {
-            Ingress::Known { port, frame } => self.forward(port, frame, now),
+            Ingress::Known { port, frame } => self.forward(port, Packet::plain(frame), now),
             Ingress::NewPeer {
                 key,
                 remote,
@@ -334,7 +441,7 @@ impl Node {
                         lio.state.borrow_mut().insert_peer(key, remote, port, false);
                         self.set_egress(port, Some(Egress::Peer(lio.slot)));
                         info!(peer = %name, %remote, "dynamic peer admitted");
-                        self.forward(port, frame, now);
+                        self.forward(port, Packet::plain(frame), now);
                     }
                     Err(e) => warn!(peer = %name, error = %e, "cannot admit peer"),
                 }
@@ -500,10 +607,15 @@ pub struct NodeState {
     pub peers: Vec<PeerRow>,
 }
 
-fn send_tap(tap: &TapPort, frame: &[u8]) -> io::Result<()> {
-    match tap.dev.borrow().as_ref() {
-        Some(dev) => dev.get_ref().send(frame).map(|_| ()),
-        None => Err(io::Error::from(io::ErrorKind::NotConnected)),
+/// Write `head` (and `tail`, gathered after it) to a TAP as one frame.
+fn send_tap(tap: &TapPort, head: &[u8], tail: Option<&[u8]>) -> io::Result<()> {
+    let dev = tap.dev.borrow();
+    let Some(dev) = dev.as_ref() else {
+        return Err(io::Error::from(io::ErrorKind::NotConnected));
+    };
+    match tail {
+        Some(tail) => dev.get_ref().send_parts(head, tail).map(|_| ()),
+        None => dev.get_ref().send(head).map(|_| ()),
     }
 }
 
@@ -538,6 +650,8 @@ async fn run_local(opts: RunOptions) -> Result<(), StartError> {
         armed: Cell::new(None),
         fanout: RefCell::new(Vec::new()),
         tx_failures: RefCell::new(Vec::new()),
+        segments: RefCell::new(Segments::default()),
+        plain_taps: RefCell::new(Vec::new()),
     });
     // Start-up is a reload from nothing: one code path builds and changes the switch.
     node.apply(opts.config)?;
@@ -613,7 +727,8 @@ pub(super) async fn tap_task(node: Rc<Node>, tap: Rc<TapPort>) {
     let mut backoff = RETRY_MIN;
     let mut buf = vec![0u8; TAP_BUF];
     while !tap.removed.get() {
-        let dev = match Tap::open(&tap.name).and_then(|t| reactor::register(t, Interest::READABLE))
+        let dev = match Tap::open(&tap.name, tap.offload.get())
+            .and_then(|t| reactor::register(t, Interest::READABLE))
         {
             Ok(dev) => Rc::new(dev),
             Err(e) => {
@@ -626,13 +741,21 @@ pub(super) async fn tap_task(node: Rc<Node>, tap: Rc<TapPort>) {
                 continue;
             }
         };
+        if tap.removed.get() {
+            break;
+        }
+        tap.vnet.set(dev.get_ref().vnet());
         *tap.dev.borrow_mut() = Some(dev.clone());
         node.core
             .borrow_mut()
             .set_port_up(tap.port, true, node.clock.now());
-        info!(tap = %tap.name, "TAP port up");
+        info!(tap = %tap.name, offload = dev.get_ref().vnet(), "TAP port up");
         let why = tap_read_loop(&node, &tap, &dev, &mut buf).await;
         *tap.dev.borrow_mut() = None;
+        if tap.removed.get() {
+            info!(tap = %tap.name, "TAP port removed");
+            break;
+        }
         node.core
             .borrow_mut()
             .set_port_up(tap.port, false, node.clock.now());
@@ -662,7 +785,20 @@ async fn tap_read_loop(
             match dev.get_ref().recv(buf) {
                 Ok(n) => {
                     let now = node.clock.now();
-                    node.forward(tap.port, &buf[..n], now);
+                    let data = &buf[..n];
+                    let pkt = if dev.get_ref().vnet() {
+                        Packet::from_vnet(data)
+                    } else {
+                        Some(Packet::plain(data))
+                    };
+                    match pkt {
+                        Some(pkt) => node.forward(tap.port, pkt, now),
+                        None => {
+                            node.core
+                                .borrow_mut()
+                                .record_rx_drop(tap.port, n, DropReason::TooShort)
+                        }
+                    }
                     taken += 1;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

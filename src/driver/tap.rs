@@ -13,7 +13,17 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 pub struct Tap {
     fd: OwnedFd,
     name: String,
+    vnet: bool,
 }
+
+/// `TUNSETOFFLOAD` flags (linux/if_tun.h): what we can take from the kernel.
+const TUN_F_CSUM: libc::c_uint = 0x01;
+const TUN_F_TSO4: libc::c_uint = 0x02;
+const TUN_F_TSO6: libc::c_uint = 0x04;
+const TUN_F_TSO_ECN: libc::c_uint = 0x08;
+/// `_IOW('T', 208, unsigned int)` and `_IOW('T', 216, int)`.
+const TUNSETOFFLOAD: libc::c_ulong = 0x4004_54d0;
+const TUNSETVNETHDRSZ: libc::c_ulong = 0x4004_54d8;
 
 /// Linux `IFNAMSIZ`.
 const IFNAMSIZ: usize = 16;
@@ -49,7 +59,21 @@ impl IfReqFlags {
 
 impl Tap {
     /// Attach to TAP device `name`, creating it if it does not exist, and bring it up.
-    pub fn open(name: &str) -> io::Result<Tap> {
+    ///
+    /// With `offload`, the queue is opened with `IFF_VNET_HDR` and checksum and
+    /// TSO offload on: every frame then carries a virtio-net header
+    /// ([`crate::packet::virtio`]), and the stack behind the TAP hands us 64 KB
+    /// TCP super-frames. If the kernel refuses, the TAP is opened without.
+    pub fn open(name: &str, offload: bool) -> io::Result<Tap> {
+        if offload {
+            if let Ok(tap) = Tap::attach(name, true) {
+                return Ok(tap);
+            }
+        }
+        Tap::attach(name, false)
+    }
+
+    fn attach(name: &str, vnet: bool) -> io::Result<Tap> {
         let path = CString::new("/dev/net/tun").map_err(io::Error::other)?;
         // SAFETY: `path` is a valid NUL-terminated string; the result is checked.
         let raw = unsafe {
@@ -64,16 +88,42 @@ impl Tap {
         // SAFETY: `raw` is a fresh descriptor we own from here on.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         let mut req = IfReqFlags::new(name)?;
-        req.flags = (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short;
+        let vnet_flag = if vnet { libc::IFF_VNET_HDR } else { 0 };
+        req.flags = (libc::IFF_TAP | libc::IFF_NO_PI | vnet_flag) as libc::c_short;
         // SAFETY: TUNSETIFF reads and writes a `struct ifreq`, which `req` is laid out as (and larger than needed).
         if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETIFF, &mut req) } < 0 {
             return Err(io::Error::last_os_error());
+        }
+        if vnet {
+            let size = crate::packet::virtio::LEN as libc::c_int;
+            // SAFETY: TUNSETVNETHDRSZ reads one int.
+            if unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETVNETHDRSZ as _, &size) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+            // SAFETY: TUNSETOFFLOAD takes the flags by value.
+            if unsafe {
+                libc::ioctl(
+                    fd.as_raw_fd(),
+                    TUNSETOFFLOAD as _,
+                    features as libc::c_ulong,
+                )
+            } < 0
+            {
+                return Err(io::Error::last_os_error());
+            }
         }
         set_link_up(name)?;
         Ok(Tap {
             fd,
             name: name.to_string(),
+            vnet,
         })
+    }
+
+    /// Whether frames carry a virtio-net header (offload is on).
+    pub fn vnet(&self) -> bool {
+        self.vnet
     }
 
     /// The device name.
@@ -95,6 +145,28 @@ impl Tap {
     pub fn send(&self, frame: &[u8]) -> io::Result<usize> {
         // SAFETY: `frame` is valid for reads of `frame.len()` bytes.
         let n = unsafe { libc::write(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+}
+
+impl Tap {
+    /// Write one frame gathered from `head` (a virtio-net header) and `frame`.
+    pub fn send_parts(&self, head: &[u8], frame: &[u8]) -> io::Result<usize> {
+        let iov = [
+            libc::iovec {
+                iov_base: head.as_ptr() as *mut libc::c_void,
+                iov_len: head.len(),
+            },
+            libc::iovec {
+                iov_base: frame.as_ptr() as *mut libc::c_void,
+                iov_len: frame.len(),
+            },
+        ];
+        // SAFETY: both iovecs point at live slices for the duration of the call.
+        let n = unsafe { libc::writev(self.fd.as_raw_fd(), iov.as_ptr(), 2) };
         if n < 0 {
             return Err(io::Error::last_os_error());
         }

@@ -7,8 +7,10 @@
 
 pub mod checksum;
 pub mod ethernet;
+pub mod gso;
 pub mod ipv4;
 pub mod ipv6;
+pub mod virtio;
 
 /// Why a packet could not be used. Each variant becomes a drop-reason
 /// counter; [`WireError::reason`] is its stable name.

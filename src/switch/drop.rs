@@ -42,6 +42,7 @@ drop_reasons! {
     Pruned => "pruned", "Multicast with no receiver behind any other port.";
     TxError => "tx_error", "The egress device or socket refused the frame.";
     TxTooBig => "tx_too_big", "Larger than the egress tunnel can carry.";
+    BadOffload => "bad_offload", "An offloaded (GSO or partial-checksum) frame that could not be completed for its egress.";
 }
 
 /// Drop counters for one port, indexed by [`DropReason`].

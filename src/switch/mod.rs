@@ -99,6 +99,8 @@ pub enum TxFailure {
     Error,
     /// The frame exceeds what the egress can carry.
     TooBig,
+    /// An offloaded frame could not be segmented or checksummed for this egress.
+    Offload,
 }
 
 /// The switch.
@@ -373,6 +375,7 @@ impl Switch {
         let reason = match failure {
             TxFailure::Error => DropReason::TxError,
             TxFailure::TooBig => DropReason::TxTooBig,
+            TxFailure::Offload => DropReason::BadOffload,
         };
         self.ports.drop_on(port, reason);
     }
