@@ -55,6 +55,9 @@ pub struct TapConfig {
     /// end cannot take offloaded frames.
     #[serde(default = "yes")]
     pub offload: bool,
+    /// MTU to set on the device when it is opened (edge mode sets one that fits the tunnel).
+    #[serde(default)]
+    pub mtu: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -68,6 +71,7 @@ impl TapConfig {
             name: name.into(),
             multicast: PortSnoopConfig::default(),
             offload: true,
+            mtu: None,
         }
     }
 }
@@ -185,6 +189,12 @@ impl Config {
             }
             if tap.name.contains(['/', ' ', '\0']) {
                 return Err((field, format!("{:?}: not a valid interface name", tap.name)));
+            }
+            if tap.mtu.is_some_and(|m| !(68..=65_535).contains(&m)) {
+                return Err((
+                    format!("tap[{i}].mtu"),
+                    "must be between 68 and 65535".into(),
+                ));
             }
             if !names.insert(tap.name.clone()) {
                 return Err((field, format!("duplicate port name {:?}", tap.name)));

@@ -198,6 +198,15 @@ fn build_config(file: Option<PathBuf>, taps: Vec<String>, peers: Vec<PeerUrl>) -
         None => Config::default(),
     };
     cfg.taps.extend(taps.into_iter().map(TapConfig::new));
+    // Edge mode from the command line: size the TAPs to fit the tunnel over a
+    // 1500-byte underlay, as n2n's edge does, so nothing is dropped as too big.
+    let edge_mtu = match peers.first() {
+        Some(p) if file.is_none() => Some(overcast::tunnel::config::inner_mtu(p.encap, 1500)),
+        _ => None,
+    };
+    for tap in cfg.taps.iter_mut().filter(|t| t.mtu.is_none()) {
+        tap.mtu = edge_mtu;
+    }
     cfg.peers.extend(peers.into_iter().map(PeerConfig::from));
     if let Err((field, reason)) = cfg.validate() {
         let origin = file

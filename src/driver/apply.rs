@@ -209,6 +209,7 @@ impl Node {
                     // An offload change applies when the device is next opened.
                     if let Some(t) = self.taps.borrow().iter().find(|t| t.port == port) {
                         t.offload.set(tap.offload);
+                        t.mtu.set(tap.mtu);
                     }
                 }
                 None => {
@@ -222,6 +223,7 @@ impl Node {
                         port
                     };
                     let tp = Rc::new(TapPort::new(port, tap.name.clone(), tap.offload));
+                    tp.mtu.set(tap.mtu);
                     self.set_egress(port, Some(Egress::Tap(tp.clone())));
                     self.taps.borrow_mut().push(tp.clone());
                     tokio::task::spawn_local(tap_task(self.clone(), tp));

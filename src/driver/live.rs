@@ -97,6 +97,8 @@ pub(super) struct TapPort {
     pub(super) offload: Cell<bool>,
     /// The open device carries virtio-net headers.
     vnet: Cell<bool>,
+    /// MTU to set when the device is opened.
+    pub(super) mtu: Cell<Option<u32>>,
     dev: RefCell<Option<Rc<AsyncFd<Tap>>>>,
     broken: Notify,
     /// Set when a reload removes the port: its task ends instead of reopening.
@@ -110,6 +112,7 @@ impl TapPort {
             name,
             offload: Cell::new(offload),
             vnet: Cell::new(false),
+            mtu: Cell::new(None),
             dev: RefCell::new(None),
             broken: Notify::new(),
             removed: Cell::new(false),
@@ -745,6 +748,11 @@ pub(super) async fn tap_task(node: Rc<Node>, tap: Rc<TapPort>) {
             break;
         }
         tap.vnet.set(dev.get_ref().vnet());
+        if let Some(mtu) = tap.mtu.get() {
+            if let Err(e) = super::tap::set_mtu(&tap.name, mtu) {
+                warn!(tap = %tap.name, mtu, error = %e, "cannot set the MTU");
+            }
+        }
         *tap.dev.borrow_mut() = Some(dev.clone());
         node.core
             .borrow_mut()

@@ -180,6 +180,35 @@ impl AsRawFd for Tap {
     }
 }
 
+/// Set the MTU of interface `name` in the current network namespace.
+pub fn set_mtu(name: &str, mtu: u32) -> io::Result<()> {
+    #[repr(C)]
+    struct IfReqMtu {
+        name: [libc::c_char; IFNAMSIZ],
+        mtu: libc::c_int,
+        _pad: [u8; 20],
+    }
+    let flags = IfReqFlags::new(name)?;
+    let req = IfReqMtu {
+        name: flags.name,
+        mtu: libc::c_int::try_from(mtu)
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+        _pad: [0; 20],
+    };
+    // SAFETY: plain socket(2) call; the result is checked.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a fresh descriptor we own.
+    let sock = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: SIOCSIFMTU reads `ifr_mtu` of the `struct ifreq` that `req` is laid out as.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFMTU, &req) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Set IFF_UP on interface `name` in the current network namespace.
 fn set_link_up(name: &str) -> io::Result<()> {
     // SAFETY: plain socket(2) call; the result is checked.

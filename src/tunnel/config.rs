@@ -117,6 +117,17 @@ pub fn default_allow() -> Vec<IpNet> {
     .collect()
 }
 
+/// The largest inner MTU (IP packet size) a tunnel of `encap` carries over an
+/// IPv4 underlay of MTU `underlay`: VXLAN costs 14 (inner Ethernet) + 8 + 8 + 20,
+/// raw frames 14 + 8 + 20.
+pub fn inner_mtu(encap: Encap, underlay: u32) -> u32 {
+    let overhead = match encap {
+        Encap::Vxlan => 50,
+        Encap::Raw => 42,
+    };
+    underlay.saturating_sub(overhead)
+}
+
 /// A peer URL: `vxlan://host:port` or `raw://host:port`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerUrl {
