@@ -12,6 +12,7 @@ pub mod driver;
 pub mod fdb;
 pub mod igmp;
 pub mod packet;
+pub mod pcap;
 pub mod port;
 pub mod show;
 pub mod switch;
