@@ -1,5 +1,6 @@
 //! The TOML configuration: schema, built-in defaults, and validation that names the field at fault.
 
+use crate::driver::capture::CaptureConfig;
 use crate::fdb::FdbConfig;
 use crate::igmp::config::{PortSnoopConfig, SnoopConfig};
 use crate::packet::ethernet::MacAddr;
@@ -39,6 +40,9 @@ pub struct Config {
     /// Static FDB entries.
     #[serde(default)]
     pub static_fdb: Vec<StaticFdbEntry>,
+    /// Live capture of every port to rotating pcap files (off when absent).
+    #[serde(default)]
+    pub capture: Option<CaptureConfig>,
 }
 
 /// A TAP port.
@@ -283,9 +287,26 @@ impl Config {
                 ));
             }
         }
+        if let Some(c) = &self.capture {
+            if c.max_files == 0 {
+                return Err(("capture.max_files".into(), "must be at least 1".into()));
+            }
+            if c.max_bytes < MIN_CAPTURE_BYTES {
+                return Err((
+                    "capture.max_bytes".into(),
+                    format!(
+                        "{} is below the minimum of {MIN_CAPTURE_BYTES}",
+                        c.max_bytes
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 }
+
+/// Smallest capture file limit: one maximal TAP frame fits.
+const MIN_CAPTURE_BYTES: u64 = 128 << 10;
 
 /// Serde helpers writing a [`Duration`] as a human string ("125s", "1s 500ms")
 /// with `humantime`. Use as `#[serde(with = "duration_str")]`, or
@@ -422,6 +443,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(fdb.contains("static_fdb[0].port"), "{fdb}");
+    }
+
+    #[test]
+    fn capture_section_has_defaults_and_limits() {
+        let cfg = parse("[capture]\ndir = \"/tmp/cap\"\n").unwrap();
+        let cap = cfg.capture.unwrap();
+        assert_eq!((cap.max_bytes, cap.max_files), (64 << 20, 4));
+        let err = parse("[capture]\ndir = \"/tmp/cap\"\nmax_files = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("capture.max_files"), "{err}");
+        let err = parse("[capture]\ndir = \"/tmp/cap\"\nmax_bytes = 1000\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("capture.max_bytes"), "{err}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod igmp;
 pub mod packet;
 pub mod pcap;
 pub mod port;
+pub mod replay;
 pub mod show;
 pub mod switch;
 pub mod time;

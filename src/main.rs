@@ -3,11 +3,14 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use overcast::config::{Config, TapConfig};
+use overcast::driver::capture::CaptureConfig;
 use overcast::driver::control::{self, Request};
 use overcast::driver::live::{self, RunOptions};
+use overcast::replay::{self, InputSpec, ReplayOptions};
 use overcast::tunnel::{PeerConfig, PeerUrl};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 /// A userspace Ethernet switch that gets multicast right.
@@ -40,6 +43,42 @@ enum Command {
         /// Do not open a control socket.
         #[arg(long, conflicts_with = "control")]
         no_control: bool,
+        /// Capture every port to DIR: <port>.in.pcap (what it received;
+        /// replay input) and <port>.out.pcap (what the switch sent out of it).
+        #[arg(long, value_name = "DIR")]
+        capture: Option<PathBuf>,
+        /// Rotate a capture file before it passes this many bytes (default 64 MiB).
+        #[arg(long, value_name = "BYTES", requires = "capture")]
+        capture_max_bytes: Option<u64>,
+        /// Capture files kept per port and direction (default 4).
+        #[arg(long, value_name = "N", requires = "capture")]
+        capture_max_files: Option<usize>,
+    },
+    /// Replay pcap/pcapng files through the switch on a virtual clock and
+    /// write what it sends out of each port (DIR/<port>.pcap) and its state
+    /// (DIR/state.json). Virtual time 0 is the earliest record's timestamp.
+    Replay {
+        /// TOML configuration file (switch settings; its TAP ports exist as silent ports).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Feed FILE (pcap or pcapng, Ethernet) into port PORT. Repeatable;
+        /// inputs are merged by timestamp, ties in --in order.
+        #[arg(long = "in", value_name = "PORT=FILE", required = true)]
+        inputs: Vec<InputSpec>,
+        /// Output directory (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Keep the clock running up to this virtual time (e.g. 400s), firing
+        /// timers; frames stamped later are not fed.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        until: Option<Duration>,
+        /// Also write DIR/state-<ms>.json at this virtual time. Repeatable.
+        #[arg(long = "state-at", value_name = "T", value_parser = humantime::parse_duration)]
+        state_at: Vec<Duration>,
+        /// Count and skip bad records (a truncated file's tail, a corrupt
+        /// block) instead of failing.
+        #[arg(long)]
+        skip_bad_records: bool,
     },
     /// Validate a config file and print what it would build.
     CheckConfig {
@@ -107,8 +146,24 @@ fn main() -> Result<()> {
             peers,
             control,
             no_control,
+            capture,
+            capture_max_bytes,
+            capture_max_files,
         } => {
-            let cfg = build_config(config.clone(), taps.clone(), peers.clone())?;
+            let mut cfg = build_config(config.clone(), taps.clone(), peers.clone())?;
+            if let Some(dir) = capture {
+                let mut c = cfg
+                    .capture
+                    .take()
+                    .unwrap_or_else(|| CaptureConfig::new(&dir));
+                c.dir = dir;
+                c.max_bytes = capture_max_bytes.unwrap_or(c.max_bytes);
+                c.max_files = capture_max_files.unwrap_or(c.max_files);
+                cfg.capture = Some(c);
+                if let Err((field, reason)) = cfg.validate() {
+                    bail!("command line: {field}: {reason}");
+                }
+            }
             // A reload re-reads the file and re-applies the command-line ports.
             let reload: live::ReloadSource = Box::new(move || {
                 build_config(config.clone(), taps.clone(), peers.clone())
@@ -132,6 +187,48 @@ fn main() -> Result<()> {
                 control,
                 reload: Some(reload),
             }))?;
+            Ok(())
+        }
+        Command::Replay {
+            config,
+            inputs,
+            out,
+            until,
+            state_at,
+            skip_bad_records,
+        } => {
+            let config = match &config {
+                Some(path) => Config::load(path)?,
+                None => Config::default(),
+            };
+            let opts = ReplayOptions {
+                config,
+                inputs,
+                out_dir: out,
+                until,
+                state_at,
+                skip_bad_records,
+            };
+            let report = replay::run(&opts)?;
+            let s = &report.stats;
+            println!(
+                "replayed {} frames ({} forwarded, {} dropped, {} originated by the switch) \
+                 over {} of virtual time into {}",
+                s.frames_fed,
+                s.frames_forwarded,
+                s.frames_dropped,
+                s.frames_originated,
+                humantime::format_duration(Duration::from_millis(s.now_ms)),
+                opts.out_dir.display()
+            );
+            for i in &s.inputs {
+                if i.bad_records + i.truncated_records + i.out_of_order_records > 0 {
+                    println!(
+                        "  {}={}: {} bad records skipped, {} truncated, {} out of order",
+                        i.port, i.file, i.bad_records, i.truncated_records, i.out_of_order_records
+                    );
+                }
+            }
             Ok(())
         }
         Command::CheckConfig { file } => {
@@ -251,6 +348,14 @@ fn describe(cfg: &Config) -> String {
     }
     for p in &cfg.peers {
         out.push_str(&format!("static peer {}://{}\n", p.encap, p.remote));
+    }
+    if let Some(c) = &cfg.capture {
+        out.push_str(&format!(
+            "capture to {} ({} bytes x {} files per port and direction)\n",
+            c.dir.display(),
+            c.max_bytes,
+            c.max_files
+        ));
     }
     for s in &cfg.static_fdb {
         out.push_str(&format!(

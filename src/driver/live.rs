@@ -4,6 +4,7 @@
 //! same thread (a `LocalSet`), and no borrow is held across an `.await`, so
 //! there is no lock anywhere and nothing waits on another port's I/O.
 
+use super::capture::{Capture, CaptureCounters};
 use super::clock::Clock;
 use super::control::{self, Request, Response};
 use super::reactor;
@@ -241,6 +242,8 @@ pub struct Node {
     segments: RefCell<Segments>,
     /// TAPs without offload that the frame being sent goes to.
     plain_taps: RefCell<Vec<(PortId, Rc<TapPort>)>>,
+    /// Live capture (`--capture`; set at start, not by reloads), off when `None`.
+    capture: Option<Capture>,
 }
 
 impl Node {
@@ -254,11 +257,17 @@ impl Node {
             table.resize(port.index() + 1, None);
         }
         table[port.index()] = egress;
+        if let Some(cap) = &self.capture {
+            cap.ports_changed();
+        }
     }
 
     /// Switch one received frame and send it where the core says.
     fn forward(&self, ingress: PortId, pkt: Packet<'_>, now: Instant) {
         let mut core = self.core.borrow_mut();
+        if let Some(cap) = &self.capture {
+            cap.rx(&core, ingress, pkt.frame, now);
+        }
         let egress = core.handle_frame(ingress, pkt.frame, now);
         if egress.is_empty() {
             return;
@@ -284,6 +293,9 @@ impl Node {
         let mut plain_taps = self.plain_taps.borrow_mut();
         plain_taps.clear();
         for &port in ports {
+            if let Some(cap) = &self.capture {
+                cap.tx(&self.core, port, pkt.frame, self.clock.now());
+            }
             match table.get(port.index()).and_then(Option::as_ref) {
                 Some(Egress::Tap(tap)) if tap.vnet.get() => {
                     let sent = match pkt.with_vnet {
@@ -550,6 +562,7 @@ impl Node {
                 })
                 .collect(),
             peers: self.peers(now),
+            capture: self.capture.as_ref().map(Capture::counters),
         }
     }
 }
@@ -608,6 +621,9 @@ pub struct NodeState {
     pub listeners: Vec<ListenerRow>,
     /// Tunnel peers.
     pub peers: Vec<PeerRow>,
+    /// Live capture counters, when capturing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureCounters>,
 }
 
 /// Write `head` (and `tail`, gathered after it) to a TAP as one frame.
@@ -640,6 +656,13 @@ async fn run_local(opts: RunOptions) -> Result<(), StartError> {
     let clock = Clock::start();
     let mac = opts.config.mac.unwrap_or_else(random_mac);
     let core = Switch::new(opts.config.switch_config(mac));
+    let capture = match &opts.config.capture {
+        Some(c) => {
+            info!(dir = %c.dir.display(), max_bytes = c.max_bytes, max_files = c.max_files, "capturing every port");
+            Some(Capture::start(c, clock.now())?)
+        }
+        None => None,
+    };
     let node = Rc::new(Node {
         core: RefCell::new(core),
         egress: RefCell::new(Vec::new()),
@@ -655,6 +678,7 @@ async fn run_local(opts: RunOptions) -> Result<(), StartError> {
         tx_failures: RefCell::new(Vec::new()),
         segments: RefCell::new(Segments::default()),
         plain_taps: RefCell::new(Vec::new()),
+        capture,
     });
     // Start-up is a reload from nothing: one code path builds and changes the switch.
     node.apply(opts.config)?;
@@ -683,6 +707,10 @@ async fn run_local(opts: RunOptions) -> Result<(), StartError> {
     info!("shutting down");
     for tap in node.taps.borrow().iter() {
         tap.shut();
+    }
+    if let Some(cap) = &node.capture {
+        cap.shutdown();
+        info!(counters = ?cap.counters(), "capture files flushed");
     }
     Ok(())
 }

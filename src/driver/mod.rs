@@ -5,6 +5,7 @@
 //! batch, asks the core where each frame goes, and writes it out.
 
 pub mod apply;
+pub mod capture;
 pub mod clock;
 pub mod control;
 pub mod live;

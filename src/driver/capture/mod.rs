@@ -1,0 +1,270 @@
+//! Live capture: what every port receives and sends, to rotating pcap files,
+//! without ever slowing the switch.
+//!
+//! The data path only copies the frame into a bounded queue (at most
+//! [`QUEUE_FRAMES`] frames and [`QUEUE_BYTES`] bytes) and returns; a writer
+//! thread ([`writer`]) does all file I/O. When the queue is full the frame is
+//! not captured and `capture_dropped` counts it; the switch never waits.
+//!
+//! Layout, in the capture directory, per port (names through
+//! [`crate::pcap::port_file_stem`]: `vxlan/10.0.0.2` → `vxlan%2F10.0.0.2`):
+//! - `<port>.in.pcap`: frames the port received, i.e. what the switch was
+//!   fed; exactly what `overcast replay --in <port>=<port>.in.pcap` feeds.
+//! - `<port>.out.pcap`: frames the switch sent (or tried to send) out of it.
+//!
+//! Both files of a port are created when the port first has traffic either
+//! way, so every port that took part has an input file, possibly empty.
+//! When a file would pass `max_bytes` it is renamed `<port>.in.1.pcap`
+//! (older ones shift to `.2`, ...) and a new one starts; `max_files` files
+//! are kept per stream, the oldest removed. Timestamps are wall-clock
+//! (nanosecond pcap): the core's clock plus the wall time it started at.
+
+mod writer;
+
+use crate::port::PortId;
+use crate::switch::Switch;
+use crate::time::Instant;
+use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+/// Most frames waiting for the writer.
+pub const QUEUE_FRAMES: usize = 4096;
+/// Most bytes waiting for the writer (bounds memory whatever the frame sizes).
+pub const QUEUE_BYTES: usize = 16 << 20;
+
+/// The `[capture]` config section (or `overcast run --capture DIR`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureConfig {
+    /// Directory for the pcap files (created if missing).
+    pub dir: PathBuf,
+    /// Rotate a file before it grows past this many bytes.
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
+    /// Files kept per port and direction, the current one included.
+    #[serde(default = "default_max_files")]
+    pub max_files: usize,
+}
+
+/// 64 MiB per file.
+pub const DEFAULT_MAX_BYTES: u64 = 64 << 20;
+/// Four files per port and direction.
+pub const DEFAULT_MAX_FILES: usize = 4;
+
+fn default_max_bytes() -> u64 {
+    DEFAULT_MAX_BYTES
+}
+
+fn default_max_files() -> usize {
+    DEFAULT_MAX_FILES
+}
+
+impl CaptureConfig {
+    /// Capture into `dir` with the default limits.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        CaptureConfig {
+            dir: dir.into(),
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_files: DEFAULT_MAX_FILES,
+        }
+    }
+}
+
+/// Which way a frame crossed the port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Direction {
+    /// Received by the port: input to the switch.
+    In,
+    /// Sent out of the port by the switch.
+    Out,
+}
+
+/// Capture counters, shown in `show state`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct CaptureCounters {
+    /// Frames handed to the writer.
+    pub captured: u64,
+    /// Frames not captured because the queue was full (or the writer had stopped).
+    pub capture_dropped: u64,
+    /// Frames lost to file errors (each file's first error is logged).
+    pub write_errors: u64,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    captured: AtomicU64,
+    dropped: AtomicU64,
+    write_errors: AtomicU64,
+    queued_bytes: AtomicUsize,
+}
+
+/// One frame on its way to the writer.
+#[derive(Debug)]
+struct Msg {
+    port: Arc<str>,
+    dir: Direction,
+    ts: Duration,
+    frame: Vec<u8>,
+}
+
+/// The data path's handle: cheap, non-blocking, single-threaded.
+#[derive(Debug)]
+pub struct Capture {
+    tx: RefCell<Option<SyncSender<Msg>>>,
+    shared: Arc<Shared>,
+    /// Port names by id, as of the last refresh from the core.
+    names: RefCell<Vec<Option<Arc<str>>>>,
+    /// Ports were added or removed since `names` was filled: refresh before
+    /// naming a file (a port id may now belong to another port).
+    stale: Cell<bool>,
+    /// Wall time at the core's clock origin.
+    wall_origin: Duration,
+    writer: RefCell<Option<JoinHandle<()>>>,
+}
+
+impl Capture {
+    /// Create the directory and start the writer thread. Port names are
+    /// learned from the core as frames pass (see [`Capture::ports_changed`]).
+    pub fn start(cfg: &CaptureConfig, now: Instant) -> io::Result<Capture> {
+        std::fs::create_dir_all(&cfg.dir).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("capture directory {}: {e}", cfg.dir.display()),
+            )
+        })?;
+        let (tx, rx) = mpsc::sync_channel(QUEUE_FRAMES);
+        let shared = Arc::new(Shared::default());
+        let thread_shared = shared.clone();
+        let thread_cfg = cfg.clone();
+        let writer = std::thread::Builder::new()
+            .name("overcast-capture".into())
+            .spawn(move || writer::run(rx, thread_cfg, thread_shared))?;
+        Ok(Capture::with_sender(tx, shared, Some(writer), now))
+    }
+
+    fn with_sender(
+        tx: SyncSender<Msg>,
+        shared: Arc<Shared>,
+        writer: Option<JoinHandle<()>>,
+        now: Instant,
+    ) -> Capture {
+        let wall_now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        Capture {
+            tx: RefCell::new(Some(tx)),
+            shared,
+            names: RefCell::new(Vec::new()),
+            stale: Cell::new(true),
+            wall_origin: wall_now.saturating_sub(now.since_origin()),
+            writer: RefCell::new(writer),
+        }
+    }
+
+    /// A port was added or removed: names are looked up again before the next frame.
+    pub fn ports_changed(&self) {
+        self.stale.set(true);
+    }
+
+    /// `frame` arrived on `port` at `now`: call before the core decides on it.
+    pub fn rx(&self, core: &Switch, port: PortId, frame: &[u8], now: Instant) {
+        if self.stale.get() || self.name(port).is_none() {
+            self.refresh_names(core, now);
+        }
+        self.enqueue(port, Direction::In, frame, now);
+    }
+
+    /// The switch is sending `frame` out of `port` at `now`. `core` is only
+    /// borrowed if ports changed; while forwarding it is busy, but then the
+    /// names were refreshed by [`Capture::rx`] just before.
+    pub fn tx(&self, core: &RefCell<Switch>, port: PortId, frame: &[u8], now: Instant) {
+        if self.stale.get() {
+            if let Ok(core) = core.try_borrow() {
+                self.refresh_names(&core, now);
+            }
+        }
+        self.enqueue(port, Direction::Out, frame, now);
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> CaptureCounters {
+        CaptureCounters {
+            captured: self.shared.captured.load(Ordering::Relaxed),
+            capture_dropped: self.shared.dropped.load(Ordering::Relaxed),
+            write_errors: self.shared.write_errors.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stop taking frames, let the writer flush what is queued, and wait for it.
+    pub fn shutdown(&self) {
+        self.tx.borrow_mut().take();
+        if let Some(handle) = self.writer.borrow_mut().take() {
+            let _ = handle.join();
+        }
+    }
+
+    fn name(&self, port: PortId) -> Option<Arc<str>> {
+        self.names.borrow().get(port.index()).cloned().flatten()
+    }
+
+    fn refresh_names(&self, core: &Switch, now: Instant) {
+        self.stale.set(false);
+        let mut names = self.names.borrow_mut();
+        names.clear();
+        for p in core.state(now).ports {
+            let i = p.id as usize;
+            if names.len() <= i {
+                names.resize(i + 1, None);
+            }
+            names[i] = Some(Arc::from(p.name.as_str()));
+        }
+    }
+
+    fn enqueue(&self, port: PortId, dir: Direction, frame: &[u8], now: Instant) {
+        let Some(name) = self.name(port) else {
+            return;
+        };
+        let tx = self.tx.borrow();
+        let Some(tx) = tx.as_ref() else {
+            return;
+        };
+        let len = frame.len();
+        let queued = self.shared.queued_bytes.fetch_add(len, Ordering::Relaxed);
+        if queued + len > QUEUE_BYTES {
+            self.shared.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let msg = Msg {
+            port: name,
+            dir,
+            ts: self.wall_origin.saturating_add(now.since_origin()),
+            frame: frame.to_vec(),
+        };
+        match tx.try_send(msg) {
+            Ok(()) => {
+                self.shared.captured.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.shared.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,151 @@
+use super::writer::Rotating;
+use super::*;
+use crate::pcap::{PcapReader, Record};
+use crate::switch::{PortConfig, PortKind, SwitchConfig};
+use std::path::Path;
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("overcast-capture-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn records(path: &Path) -> Vec<Record> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut r = PcapReader::new(std::io::BufReader::new(file)).unwrap();
+    let mut out = Vec::new();
+    while let Some(rec) = r.next_record().unwrap() {
+        out.push(rec);
+    }
+    out
+}
+
+fn switch_with(names: &[&str]) -> Switch {
+    let mut sw = Switch::new(SwitchConfig::default());
+    for n in names {
+        sw.add_port(PortConfig::new(*n, PortKind::Tap), Instant::ZERO)
+            .unwrap();
+    }
+    sw
+}
+
+#[test]
+fn rotation_keeps_max_files_each_within_max_bytes() {
+    let dir = temp_dir("rotate");
+    let cfg = CaptureConfig {
+        dir: dir.clone(),
+        max_bytes: 24 + 3 * (16 + 100),
+        max_files: 3,
+    };
+    let mut stream = Rotating::new(&cfg, "vxlan/10.0.0.2", Direction::In);
+    for i in 0..10u8 {
+        stream
+            .write(Duration::from_secs(i.into()), &[i; 100])
+            .unwrap();
+    }
+    stream.flush();
+    let first_byte = |p: &Path| -> Vec<u8> { records(p).iter().map(|r| r.data[0]).collect() };
+    assert_eq!(stream.path(), dir.join("vxlan%2F10.0.0.2.in.pcap"));
+    assert_eq!(first_byte(&stream.path()), vec![9]);
+    assert_eq!(first_byte(&stream.rotated(1)), vec![6, 7, 8]);
+    assert_eq!(first_byte(&stream.rotated(2)), vec![3, 4, 5]);
+    assert!(!stream.rotated(3).exists(), "only max_files files are kept");
+    for p in [stream.path(), stream.rotated(1), stream.rotated(2)] {
+        assert!(std::fs::metadata(&p).unwrap().len() <= cfg.max_bytes);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_instead_of_blocking() {
+    let sw = switch_with(&["a"]);
+    // No writer thread: the queue (2 frames) fills and stays full.
+    let (tx, _rx) = mpsc::sync_channel(2);
+    let cap = Capture::with_sender(tx, Arc::new(Shared::default()), None, Instant::ZERO);
+    cap.refresh_names(&sw, Instant::ZERO);
+    let port = PortId(0);
+    for _ in 0..5 {
+        cap.rx(&sw, port, &[0u8; 60], Instant::ZERO);
+    }
+    assert_eq!(
+        cap.counters(),
+        CaptureCounters {
+            captured: 2,
+            capture_dropped: 3,
+            write_errors: 0
+        }
+    );
+}
+
+#[test]
+fn a_huge_backlog_is_bounded_by_bytes_too() {
+    let sw = switch_with(&["a"]);
+    let (tx, _rx) = mpsc::sync_channel(QUEUE_FRAMES);
+    let cap = Capture::with_sender(tx, Arc::new(Shared::default()), None, Instant::ZERO);
+    cap.refresh_names(&sw, Instant::ZERO);
+    let jumbo = vec![0u8; 65_536];
+    let core = std::cell::RefCell::new(sw);
+    for _ in 0..(QUEUE_BYTES / jumbo.len() + 3) {
+        cap.tx(&core, PortId(0), &jumbo, Instant::ZERO);
+    }
+    let c = cap.counters();
+    assert_eq!(c.captured as usize, QUEUE_BYTES / jumbo.len());
+    assert_eq!(c.capture_dropped, 3);
+}
+
+#[test]
+fn a_reused_port_id_is_captured_under_its_new_name() {
+    let dir = temp_dir("reuse");
+    let core = std::cell::RefCell::new(switch_with(&["old"]));
+    let cap = Capture::start(&CaptureConfig::new(&dir), Instant::ZERO).unwrap();
+    cap.tx(&core, PortId(0), b"to old", Instant::ZERO);
+    core.borrow_mut().remove_port(PortId(0));
+    let new = core
+        .borrow_mut()
+        .add_port(PortConfig::new("new", PortKind::Tap), Instant::ZERO)
+        .unwrap();
+    assert_eq!(new, PortId(0), "the freed id is reused");
+    cap.ports_changed();
+    cap.tx(&core, new, b"to new", Instant::ZERO);
+    cap.shutdown();
+    assert_eq!(records(&dir.join("old.out.pcap")).len(), 1);
+    assert_eq!(records(&dir.join("new.out.pcap"))[0].data, b"to new");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn every_port_gets_in_and_out_files_named_safely() {
+    let dir = temp_dir("ports");
+    let core = std::cell::RefCell::new(switch_with(&["tap0"]));
+    let cap = Capture::start(&CaptureConfig::new(&dir), Instant::ZERO).unwrap();
+    // A port that only ever sends is named from the core.
+    cap.tx(&core, PortId(0), b"to the tap", Instant::from_millis(5));
+    // A peer admitted later is picked up once the driver says ports changed.
+    let peer = core
+        .borrow_mut()
+        .add_port(
+            PortConfig::new("vxlan/10.0.0.2", PortKind::Peer),
+            Instant::ZERO,
+        )
+        .unwrap();
+    cap.ports_changed();
+    cap.rx(
+        &core.borrow(),
+        peer,
+        b"from the peer",
+        Instant::from_millis(6),
+    );
+    cap.shutdown();
+    let peer_in = records(&dir.join("vxlan%2F10.0.0.2.in.pcap"));
+    assert_eq!(peer_in.len(), 1);
+    assert_eq!(peer_in[0].data, b"from the peer");
+    assert!(records(&dir.join("vxlan%2F10.0.0.2.out.pcap")).is_empty());
+    assert_eq!(records(&dir.join("tap0.out.pcap"))[0].data, b"to the tap");
+    assert!(
+        records(&dir.join("tap0.in.pcap")).is_empty(),
+        "a port that only sent still has its (empty) input file"
+    );
+    assert_eq!(cap.counters().captured, 2);
+    let _ = std::fs::remove_dir_all(dir);
+}

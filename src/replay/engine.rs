@@ -1,0 +1,207 @@
+//! The replay loop: the virtual clock, timers at their exact deadlines,
+//! frames in merged order, snapshots at the requested times.
+
+use super::inputs::Inputs;
+use super::outputs::{write_json, Outputs};
+use super::{state_at_path, ReplayError, ReplayOptions, ReplayReport, ReplayStats, StateFile};
+use crate::port::PortId;
+use crate::switch::{PortConfig, PortKind, Switch, DEFAULT_MAC};
+use crate::time::Instant;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub(super) struct Engine<'a> {
+    opts: &'a ReplayOptions,
+    sw: Switch,
+    outputs: Outputs,
+    /// Wall time of virtual time 0.
+    origin: Duration,
+    now: Instant,
+    /// `--state-at` times not yet reached, ascending.
+    pending: VecDeque<Instant>,
+    stats: ReplayStats,
+    files: Vec<PathBuf>,
+}
+
+impl<'a> Engine<'a> {
+    pub fn run(opts: &'a ReplayOptions) -> Result<ReplayReport, ReplayError> {
+        let mut inputs = Inputs::open(&opts.inputs, opts.skip_bad_records)?;
+        let origin = inputs.peek().map(|(_, ts)| ts).unwrap_or_default();
+        // The fixed default MAC (unless configured) keeps the switch's own
+        // frames, and so every output, the same on every run.
+        let mut sw = Switch::new(opts.config.switch_config(DEFAULT_MAC));
+
+        // TAP ports first, in config order and with their settings (as the
+        // live driver adds them), then each other --in port, in --in order.
+        let mut ports: Vec<(PortId, String)> = Vec::new();
+        for tap in &opts.config.taps {
+            let mut cfg = PortConfig::new(tap.name.as_str(), PortKind::Tap);
+            cfg.snoop = tap.multicast.clone();
+            ports.push((sw.add_port(cfg, Instant::ZERO)?, tap.name.clone()));
+        }
+        for input in &opts.inputs {
+            if sw.port_by_name(&input.port).is_none() {
+                let cfg = PortConfig::new(input.port.as_str(), PortKind::Pcap);
+                ports.push((sw.add_port(cfg, Instant::ZERO)?, input.port.clone()));
+            }
+        }
+        for entry in &opts.config.static_fdb {
+            if let Some(port) = sw.port_by_name(&entry.port) {
+                sw.add_static_fdb(entry.vlan, entry.mac, port);
+            }
+        }
+        let outputs = Outputs::create(&opts.out_dir, &ports)?;
+        let mut pending: Vec<Instant> = opts
+            .state_at
+            .iter()
+            .map(|d| Instant::from_duration(*d))
+            .collect();
+        pending.sort();
+        pending.dedup();
+        let mut engine = Engine {
+            opts,
+            sw,
+            outputs,
+            origin,
+            now: Instant::ZERO,
+            pending: pending.into(),
+            stats: ReplayStats {
+                origin_unix_ns: u64::try_from(origin.as_nanos()).unwrap_or(u64::MAX),
+                ..ReplayStats::default()
+            },
+            files: Vec::new(),
+        };
+        engine.feed_all(&mut inputs)?;
+
+        // The end: --until, else the last frame; and never before a requested snapshot.
+        let mut end = opts.until.map(Instant::from_duration).unwrap_or(engine.now);
+        if let Some(last) = engine.pending.back() {
+            end = end.max(*last);
+        }
+        engine.advance(end, true, &inputs)?;
+        engine.sync_stats(&inputs);
+        let state = engine.opts.out_dir.join("state.json");
+        engine.write_state(&state)?;
+        let mut files = engine.outputs.finish()?;
+        files.append(&mut engine.files);
+        Ok(ReplayReport {
+            stats: engine.stats,
+            files,
+        })
+    }
+
+    /// Feed every record in merged order, running the clock up to each.
+    fn feed_all(&mut self, inputs: &mut Inputs) -> Result<(), ReplayError> {
+        let until = self.opts.until.map(Instant::from_duration);
+        while let Some((i, ts)) = inputs.peek() {
+            let virt = Instant::from_duration(ts.saturating_sub(self.origin));
+            if until.is_some_and(|u| virt > u) {
+                break;
+            }
+            let late = ts < self.origin || virt < self.now;
+            let t = virt.max(self.now);
+            // State at T includes frames stamped T, so only earlier snapshots come first.
+            self.advance(t, false, inputs)?;
+            let Some(record) = inputs.take(i)? else {
+                continue;
+            };
+            let port = inputs.port(i).and_then(|name| self.sw.port_by_name(name));
+            if let Some(stats) = inputs.stats_mut(i) {
+                stats.frames_fed += 1;
+                stats.out_of_order_records += u64::from(late);
+            }
+            if let Some(port) = port {
+                self.feed(port, &record.data, t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One frame into the core, and out to its egress ports' files.
+    fn feed(&mut self, port: PortId, frame: &[u8], t: Instant) -> Result<(), ReplayError> {
+        self.stats.frames_fed += 1;
+        let wall = self.wall(t);
+        let egress = self.sw.handle_frame(port, frame, t);
+        if egress.is_empty() {
+            self.stats.frames_dropped += 1;
+        } else {
+            self.stats.frames_forwarded += 1;
+            for p in egress {
+                self.outputs.write(*p, wall, frame)?;
+            }
+        }
+        self.drain(t)
+    }
+
+    /// Run the clock to `t`: every timer due by then fires at its deadline,
+    /// and every snapshot before `t` (or at `t`, if `inclusive`) is written
+    /// after the timers due by its time.
+    fn advance(&mut self, t: Instant, inclusive: bool, inputs: &Inputs) -> Result<(), ReplayError> {
+        loop {
+            let snap = self
+                .pending
+                .front()
+                .copied()
+                .filter(|s| *s < t || (inclusive && *s == t));
+            self.run_timers(snap.unwrap_or(t))?;
+            let Some(at) = snap else { break };
+            self.pending.pop_front();
+            self.now = self.now.max(at);
+            self.sync_stats(inputs);
+            let path = state_at_path(&self.opts.out_dir, at.since_origin());
+            self.write_state(&path)?;
+            self.files.push(path);
+        }
+        self.now = self.now.max(t);
+        Ok(())
+    }
+
+    /// Fire every timer due at or before `limit`, each at its own deadline.
+    fn run_timers(&mut self, limit: Instant) -> Result<(), ReplayError> {
+        while let Some(deadline) = self.sw.poll_timeout() {
+            if deadline > limit {
+                break;
+            }
+            let at = deadline.max(self.now);
+            self.now = at;
+            self.sw.handle_timeout(at);
+            self.drain(at)?;
+            if self.sw.poll_timeout().is_some_and(|next| next <= at) {
+                return Err(ReplayError::TimerStuck(at.since_origin()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Write what the switch originated at `t`; discard lifecycle events
+    /// (replay ports never expire, so there are none to act on).
+    fn drain(&mut self, t: Instant) -> Result<(), ReplayError> {
+        let wall = self.wall(t);
+        while let Some(tx) = self.sw.poll_transmit() {
+            self.stats.frames_originated += 1;
+            for p in &tx.ports {
+                self.outputs.write(*p, wall, &tx.frame)?;
+            }
+        }
+        while self.sw.poll_event().is_some() {}
+        Ok(())
+    }
+
+    fn wall(&self, t: Instant) -> Duration {
+        self.origin.saturating_add(t.since_origin())
+    }
+
+    fn sync_stats(&mut self, inputs: &Inputs) {
+        self.stats.now_ms = u64::try_from(self.now.since_origin().as_millis()).unwrap_or(u64::MAX);
+        self.stats.inputs = inputs.stats().cloned().collect();
+    }
+
+    fn write_state(&self, path: &std::path::Path) -> Result<(), ReplayError> {
+        let file = StateFile {
+            replay: &self.stats,
+            switch: self.sw.state(self.now),
+        };
+        write_json(path, &file)
+    }
+}
