@@ -56,9 +56,9 @@ pub enum ReadErrorKind {
     #[error("link type {0} ({name}) is not Ethernet (1): capture on the port's own interface", name = linktype_name(*.0))]
     LinkType(u32),
     /// The file ends inside a record.
-    #[error("truncated: the record needs {wanted} bytes but the file ends after {got}")]
+    #[error("truncated: {wanted} bytes needed, the file ends after {got}")]
     Truncated {
-        /// Bytes the record's header announces (header included).
+        /// Bytes the header or record needs (its header included).
         wanted: u64,
         /// Bytes present.
         got: u64,

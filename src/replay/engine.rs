@@ -83,6 +83,7 @@ impl<'a> Engine<'a> {
         engine.sync_stats(&inputs);
         let state = engine.opts.out_dir.join("state.json");
         engine.write_state(&state)?;
+        engine.files.push(state);
         let mut files = engine.outputs.finish()?;
         files.append(&mut engine.files);
         Ok(ReplayReport {

@@ -29,14 +29,14 @@ impl Inputs {
     pub fn open(specs: &[InputSpec], skip_bad_records: bool) -> Result<Inputs, ReplayError> {
         let mut inputs = Vec::with_capacity(specs.len());
         for spec in specs {
-            let file = File::open(&spec.file).map_err(|source| ReplayError::Open {
+            let file = File::open(&spec.file).map_err(|error| ReplayError::Open {
                 file: spec.file.clone(),
-                source,
+                error,
             })?;
             let reader =
-                PcapReader::new(BufReader::new(file)).map_err(|source| ReplayError::Input {
+                PcapReader::new(BufReader::new(file)).map_err(|error| ReplayError::Input {
                     file: spec.file.clone(),
-                    source,
+                    error,
                 })?;
             inputs.push(Input {
                 stats: InputStats::new(spec),
@@ -79,10 +79,10 @@ impl Inputs {
                     // the reader is finished and the next call says so.
                     tracing::warn!(file = %input.spec.file.display(), error = %e, "bad record skipped");
                 }
-                Err(source) => {
+                Err(error) => {
                     return Err(ReplayError::Input {
                         file: input.spec.file.clone(),
-                        source,
+                        error,
                     })
                 }
             }

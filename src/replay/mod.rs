@@ -133,32 +133,33 @@ pub struct ReplayReport {
     pub files: Vec<PathBuf>,
 }
 
-/// Why a replay failed.
+/// Why a replay failed. Each message is complete (file, record, offset,
+/// cause), so the cause is part of the message rather than a separate source.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     /// An input file could not be opened.
-    #[error("input {}: cannot open: {source}", file.display())]
+    #[error("input {}: cannot open: {error}", file.display())]
     Open {
         /// The file.
         file: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// An input file is bad (the error names the record and byte offset).
-    #[error("input {}: {source}", file.display())]
+    #[error("input {}: {error}", file.display())]
     Input {
         /// The file.
         file: PathBuf,
         /// What and where.
-        source: ReadError,
+        error: ReadError,
     },
     /// An output could not be written.
-    #[error("output {}: {source}", file.display())]
+    #[error("output {}: {error}", file.display())]
     Output {
         /// The file.
         file: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A port could not be created.
     #[error("{0}")]
@@ -192,9 +193,9 @@ pub fn run(opts: &ReplayOptions) -> Result<ReplayReport, ReplayError> {
             )));
         }
     }
-    std::fs::create_dir_all(&opts.out_dir).map_err(|source| ReplayError::Output {
+    std::fs::create_dir_all(&opts.out_dir).map_err(|error| ReplayError::Output {
         file: opts.out_dir.clone(),
-        source,
+        error,
     })?;
     engine::Engine::run(opts)
 }

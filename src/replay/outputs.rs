@@ -27,9 +27,9 @@ impl Outputs {
         let mut by_port: Vec<Option<Output>> = Vec::new();
         for (id, name) in ports {
             let path = dir.join(format!("{}.pcap", port_file_stem(name)));
-            let out_err = |source| ReplayError::Output {
+            let out_err = |error| ReplayError::Output {
                 file: path.clone(),
-                source,
+                error,
             };
             let file = File::create(&path).map_err(out_err)?;
             let writer = PcapWriter::new(BufWriter::new(file)).map_err(out_err)?;
@@ -48,9 +48,9 @@ impl Outputs {
         };
         out.writer
             .write(ts, frame)
-            .map_err(|source| ReplayError::Output {
+            .map_err(|error| ReplayError::Output {
                 file: out.path.clone(),
-                source,
+                error,
             })
     }
 
@@ -61,13 +61,13 @@ impl Outputs {
             let mut inner = out
                 .writer
                 .into_inner()
-                .map_err(|source| ReplayError::Output {
+                .map_err(|error| ReplayError::Output {
                     file: out.path.clone(),
-                    source,
+                    error,
                 })?;
-            inner.flush().map_err(|source| ReplayError::Output {
+            inner.flush().map_err(|error| ReplayError::Output {
                 file: out.path.clone(),
-                source,
+                error,
             })?;
             paths.push(out.path);
         }
@@ -77,9 +77,9 @@ impl Outputs {
 
 /// Write `value` as pretty JSON with a final newline.
 pub(super) fn write_json(path: &Path, value: &impl Serialize) -> Result<(), ReplayError> {
-    let out_err = |source| ReplayError::Output {
+    let out_err = |error| ReplayError::Output {
         file: path.to_path_buf(),
-        source,
+        error,
     };
     let mut text = serde_json::to_string_pretty(value).map_err(|e| out_err(e.into()))?;
     text.push('\n');

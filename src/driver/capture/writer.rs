@@ -96,7 +96,11 @@ impl Rotating {
 
     fn open(&mut self) -> io::Result<()> {
         let file = File::create(self.path())?;
-        self.current = Some(PcapWriter::new(BufWriter::new(file))?);
+        let mut w = PcapWriter::new(BufWriter::new(file))?;
+        // The header reaches the disk at once: a file is a valid (empty)
+        // capture from the start, even if the switch is killed.
+        w.flush()?;
+        self.current = Some(w);
         Ok(())
     }
 

@@ -174,7 +174,7 @@ fn truncated_record_names_its_index_and_offset() {
     assert_eq!((err.record, err.offset), (Some(3), 106));
     assert_eq!(
         err.to_string(),
-        "record 3 at byte offset 106: truncated: the record needs 56 bytes but the file ends after 26"
+        "record 3 at byte offset 106: truncated: 56 bytes needed, the file ends after 26"
     );
     assert!(!err.resumable);
     assert!(

@@ -1,0 +1,407 @@
+//! Replay of pcaps built in code: forwarding into per-port outputs, the
+//! virtual clock, state files, determinism, and bad input.
+
+mod support;
+
+use overcast::config::Config;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use support::*;
+
+const MS: Duration = Duration::from_millis(1);
+
+#[test]
+fn arp_broadcast_floods_to_every_other_port_including_silent_taps() {
+    let tmp = Tmp::new();
+    let (a, b) = (tmp.join("a-in.pcap"), tmp.join("b-in.pcap"));
+    write_pcap(&a, &[(Duration::ZERO, arp_request(1, 2))]);
+    write_pcap(&b, &[]);
+    let out = tmp.join("out");
+    let mut opts = options(&[("a", &a), ("b", &b)], &out);
+    opts.config = Config::parse("[[tap]]\nname = \"quiet\"\n", Path::new("t.toml")).unwrap();
+    run(&opts).unwrap();
+
+    assert_eq!(frames_of(&out.join("b.pcap")), vec![arp_request(1, 2)]);
+    assert_eq!(frames_of(&out.join("quiet.pcap")), vec![arp_request(1, 2)]);
+    assert!(
+        frames_of(&out.join("a.pcap")).is_empty(),
+        "never back out of the ingress port"
+    );
+    let state = json(&out.join("state.json"));
+    assert_eq!(port_counters(&state, "quiet")["tx_frames"], 1);
+    assert_eq!(
+        fdb_rows(&state),
+        vec![("02:00:00:00:00:01".to_string(), "a".to_string())]
+    );
+}
+
+#[test]
+fn unicast_after_learning_goes_to_exactly_one_port() {
+    let tmp = Tmp::new();
+    let (a, b, c) = (tmp.join("a.in"), tmp.join("b.in"), tmp.join("c.in"));
+    // A asks for B (flood), B answers A (A is known: only a), A then talks to B (only b).
+    write_pcap(
+        &a,
+        &[
+            (Duration::ZERO, arp_request(1, 2)),
+            (2 * MS, unicast(1, 2, 0xab)),
+        ],
+    );
+    write_pcap(&b, &[(MS, unicast(2, 1, 0xba))]);
+    write_pcap(&c, &[]);
+    let out = tmp.join("out");
+    let report = run(&options(&[("a", &a), ("b", &b), ("c", &c)], &out)).unwrap();
+
+    assert_eq!(frames_of(&out.join("a.pcap")), vec![unicast(2, 1, 0xba)]);
+    assert_eq!(
+        frames_of(&out.join("b.pcap")),
+        vec![arp_request(1, 2), unicast(1, 2, 0xab)]
+    );
+    assert_eq!(frames_of(&out.join("c.pcap")), vec![arp_request(1, 2)]);
+    assert_eq!(report.stats.frames_fed, 3);
+    assert_eq!(report.stats.frames_forwarded, 3);
+    let state = json(&out.join("state.json"));
+    assert_eq!(
+        fdb_rows(&state),
+        vec![
+            ("02:00:00:00:00:01".to_string(), "a".to_string()),
+            ("02:00:00:00:00:02".to_string(), "b".to_string())
+        ]
+    );
+}
+
+#[test]
+fn fdb_entry_ages_out_with_until_400s() {
+    let tmp = Tmp::new();
+    let a = tmp.join("a.pcap");
+    write_pcap(&a, &[(Duration::ZERO, arp_request(1, 2))]);
+    let out = tmp.join("out");
+    let mut opts = options(&[("a", &a)], &out);
+    opts.until = Some(Duration::from_secs(400));
+    opts.state_at = vec![Duration::from_secs(299)];
+    run(&opts).unwrap();
+
+    let before = json(&out.join("state-299000.json"));
+    assert_eq!(before["switch"]["now_ms"], 299_000);
+    assert_eq!(
+        fdb_rows(&before).len(),
+        1,
+        "still learned at 299 s: {before}"
+    );
+    assert_eq!(before["switch"]["fdb"][0]["age_ms"], 299_000);
+
+    let after = json(&out.join("state.json"));
+    assert_eq!(after["switch"]["now_ms"], 400_000);
+    assert_eq!(after["replay"]["now_ms"], 400_000);
+    assert!(fdb_rows(&after).is_empty(), "aged out by 400 s: {after}");
+    assert_eq!(after["switch"]["fdb_counters"]["aged"], 1);
+}
+
+#[test]
+fn timers_fire_at_their_exact_virtual_time_between_frames() {
+    // Ageing 10 s: a station heard at 0 is forgotten by the sweep due at 10 s,
+    // so a frame to it at 10.5 s floods again, and one at 9.5 s did not.
+    let tmp = Tmp::new();
+    let (a, b, c) = (tmp.join("a.pcap"), tmp.join("b.pcap"), tmp.join("c.pcap"));
+    write_pcap(&a, &[(Duration::ZERO, arp_request(1, 9))]);
+    write_pcap(
+        &b,
+        &[
+            (Duration::from_millis(9_500), unicast(2, 1, 1)),
+            (Duration::from_millis(10_500), unicast(2, 1, 2)),
+        ],
+    );
+    write_pcap(&c, &[]);
+    let out = tmp.join("out");
+    let mut opts = options(&[("a", &a), ("b", &b), ("c", &c)], &out);
+    opts.config = Config::parse("[fdb]\nageing_time = \"10s\"\n", Path::new("t.toml")).unwrap();
+    run(&opts).unwrap();
+    assert_eq!(
+        frames_of(&out.join("c.pcap")),
+        vec![arp_request(1, 9), unicast(2, 1, 2)]
+    );
+    let state = json(&out.join("state.json"));
+    assert_eq!(state["switch"]["fdb_counters"]["aged"], 1);
+}
+
+#[test]
+fn bad_length_frame_is_dropped_and_counted() {
+    let tmp = Tmp::new();
+    let (a, b) = (tmp.join("a.pcap"), tmp.join("b.pcap"));
+    write_pcap(&a, &[(Duration::ZERO, vec![0x02; 10])]);
+    write_pcap(&b, &[]);
+    let out = tmp.join("out");
+    let report = run(&options(&[("a", &a), ("b", &b)], &out)).unwrap();
+    assert_eq!(
+        (report.stats.frames_fed, report.stats.frames_dropped),
+        (1, 1)
+    );
+    assert!(frames_of(&out.join("b.pcap")).is_empty());
+    let state = json(&out.join("state.json"));
+    assert_eq!(port_counters(&state, "a")["drops"]["too_short"], 1);
+    assert_eq!(port_counters(&state, "a")["rx_frames"], 1);
+}
+
+#[test]
+fn truncated_records_are_counted_per_input_and_fed_as_captured() {
+    let tmp = Tmp::new();
+    let (a, b) = (tmp.join("a.pcap"), tmp.join("b.pcap"));
+    let full = unicast(1, 2, 7);
+    let mut record = overcast::pcap::Record {
+        timestamp: T0,
+        data: full[..20].to_vec(),
+        orig_len: full.len() as u32,
+    };
+    {
+        let file = std::fs::File::create(&a).unwrap();
+        let mut w = overcast::pcap::PcapWriter::new(file).unwrap();
+        w.write_record(&record).unwrap();
+        record.data = full.clone();
+        record.timestamp += MS;
+        w.write_record(&record).unwrap();
+    }
+    write_pcap(&b, &[]);
+    let out = tmp.join("out");
+    run(&options(&[("a", &a), ("b", &b)], &out)).unwrap();
+    let state = json(&out.join("state.json"));
+    assert_eq!(state["replay"]["inputs"][0]["truncated_records"], 1);
+    assert_eq!(state["replay"]["inputs"][0]["records_read"], 2);
+    assert_eq!(
+        frames_of(&out.join("b.pcap")),
+        vec![full[..20].to_vec(), full]
+    );
+}
+
+#[test]
+fn outputs_are_stamped_virtual_time_plus_the_first_records_wall_time() {
+    let tmp = Tmp::new();
+    let (a, b) = (tmp.join("a.pcap"), tmp.join("b.pcap"));
+    write_pcap(&a, &[(Duration::from_millis(250), arp_request(1, 2))]);
+    write_pcap(&b, &[(Duration::from_millis(100), arp_request(2, 1))]);
+    let out = tmp.join("out");
+    let report = run(&options(&[("a", &a), ("b", &b)], &out)).unwrap();
+    // Virtual 0 is b's record (the earliest); a's frame comes 150 ms later.
+    assert_eq!(
+        report.stats.origin_unix_ns as u128,
+        (T0 + 100 * MS).as_nanos()
+    );
+    assert_eq!(report.stats.now_ms, 150);
+    assert_eq!(read_pcap(&out.join("b.pcap"))[0].timestamp, T0 + 250 * MS);
+    assert_eq!(read_pcap(&out.join("a.pcap"))[0].timestamp, T0 + 100 * MS);
+}
+
+#[test]
+fn inputs_merge_by_timestamp_and_ties_follow_in_order() {
+    let tmp = Tmp::new();
+    let (a, b, c) = (tmp.join("a.pcap"), tmp.join("b.pcap"), tmp.join("c.pcap"));
+    write_pcap(&a, &[(MS, arp_request(1, 9)), (3 * MS, arp_request(1, 8))]);
+    write_pcap(&b, &[(MS, arp_request(2, 9)), (2 * MS, arp_request(2, 8))]);
+    write_pcap(&c, &[]);
+    let out1 = tmp.join("ab");
+    run(&options(&[("a", &a), ("b", &b), ("c", &c)], &out1)).unwrap();
+    assert_eq!(
+        frames_of(&out1.join("c.pcap")),
+        vec![
+            arp_request(1, 9),
+            arp_request(2, 9),
+            arp_request(2, 8),
+            arp_request(1, 8)
+        ]
+    );
+    let out2 = tmp.join("ba");
+    run(&options(&[("b", &b), ("a", &a), ("c", &c)], &out2)).unwrap();
+    assert_eq!(
+        frames_of(&out2.join("c.pcap")),
+        vec![
+            arp_request(2, 9),
+            arp_request(1, 9),
+            arp_request(2, 8),
+            arp_request(1, 8)
+        ]
+    );
+}
+
+/// A scenario with flooding, learning, a drop, ageing and snapshots.
+fn busy_scenario(tmp: &Tmp) -> overcast::replay::ReplayOptions {
+    let (a, b) = (tmp.join("a.pcap"), tmp.join("b.pcap"));
+    let mut fa = Vec::new();
+    let mut fb = Vec::new();
+    for i in 0..50u8 {
+        let at = Duration::from_millis(u64::from(i) * 37);
+        fa.push((at, arp_request(i % 5 + 1, 20)));
+        fa.push((at + MS, unicast(i % 5 + 1, 20, i)));
+        fb.push((at + 2 * MS, unicast(20, i % 5 + 1, i)));
+        fb.push((at + 3 * MS, vec![i; usize::from(i % 20)]));
+    }
+    write_pcap(&a, &fa);
+    write_pcap(&b, &fb);
+    let mut opts = options(&[("a", &a), ("b", &b)], &tmp.join("unused"));
+    opts.config = Config::parse(
+        "[fdb]\nageing_time = \"30s\"\n[[tap]]\nname = \"t0\"\n",
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    opts.until = Some(Duration::from_secs(60));
+    opts.state_at = vec![Duration::from_secs(1), Duration::from_millis(1500)];
+    opts
+}
+
+#[test]
+fn replay_is_deterministic_byte_for_byte() {
+    let tmp = Tmp::new();
+    let mut opts = busy_scenario(&tmp);
+    let mut runs = Vec::new();
+    for name in ["one", "two"] {
+        opts.out_dir = tmp.join(name);
+        let report = run(&opts).unwrap();
+        let files: Vec<(String, Vec<u8>)> = report
+            .files
+            .iter()
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(p).unwrap(),
+                )
+            })
+            .collect();
+        runs.push(files);
+    }
+    assert_eq!(
+        runs[0].len(),
+        6,
+        "3 pcaps, 2 snapshots and state.json; got {:?}",
+        runs[0].iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for (x, y) in runs[0].iter().zip(&runs[1]) {
+        assert_eq!(x.0, y.0);
+        assert!(x.1 == y.1, "{} differs between two replays", x.0);
+    }
+    let mut listed: Vec<_> = std::fs::read_dir(tmp.join("one"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    listed.sort();
+    let mut reported: Vec<_> = runs[0].iter().map(|f| f.0.clone()).collect();
+    reported.sort();
+    assert_eq!(listed, reported, "the report lists every file written");
+}
+
+/// A three-record pcap whose last record is cut short; returns the path and the offset of record 3.
+fn truncated_pcap(tmp: &Tmp) -> (std::path::PathBuf, u64) {
+    let path = tmp.join("cut.pcap");
+    write_pcap(
+        &path,
+        &[
+            (Duration::ZERO, arp_request(1, 2)),
+            (MS, unicast(1, 2, 1)),
+            (2 * MS, unicast(1, 2, 2)),
+        ],
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    let third = 24 + 16 + 60 + 16 + 60;
+    std::fs::write(&path, &bytes[..third + 16 + 5]).unwrap();
+    (path, third as u64)
+}
+
+#[test]
+fn truncated_pcap_fails_naming_file_record_and_offset() {
+    let tmp = Tmp::new();
+    let (cut, offset) = truncated_pcap(&tmp);
+    let err = run(&options(&[("a", &cut)], &tmp.join("out")))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&cut.display().to_string()), "{err}");
+    assert!(err.contains("record 3"), "{err}");
+    assert!(err.contains(&format!("byte offset {offset}")), "{err}");
+}
+
+#[test]
+fn skip_bad_records_counts_and_replays_the_good_ones() {
+    let tmp = Tmp::new();
+    let (cut, _) = truncated_pcap(&tmp);
+    let b = tmp.join("b.pcap");
+    write_pcap(&b, &[]);
+    let out = tmp.join("out");
+    let mut opts = options(&[("a", &cut), ("b", &b)], &out);
+    opts.skip_bad_records = true;
+    let report = run(&opts).unwrap();
+    assert_eq!(report.stats.inputs[0].bad_records, 1);
+    assert_eq!(report.stats.inputs[0].records_read, 2);
+    assert_eq!(frames_of(&out.join("b.pcap")).len(), 2);
+    let state = json(&out.join("state.json"));
+    assert_eq!(state["replay"]["inputs"][0]["bad_records"], 1);
+}
+
+#[test]
+fn non_ethernet_capture_is_refused_naming_the_file() {
+    let tmp = Tmp::new();
+    let path = tmp.join("any.pcap");
+    write_pcap(&path, &[(Duration::ZERO, arp_request(1, 2))]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[20..24].copy_from_slice(&113u32.to_le_bytes());
+    std::fs::write(&path, bytes).unwrap();
+    let mut opts = options(&[("a", &path)], &tmp.join("out"));
+    opts.skip_bad_records = true;
+    let err = run(&opts).unwrap_err().to_string();
+    assert!(
+        err.contains("any.pcap") && err.contains("link type 113"),
+        "{err}"
+    );
+}
+
+#[test]
+fn state_at_after_until_is_refused() {
+    let tmp = Tmp::new();
+    let mut opts = options(&[], &tmp.join("out"));
+    opts.until = Some(Duration::from_secs(10));
+    opts.state_at = vec![Duration::from_secs(11)];
+    let err = run(&opts).unwrap_err().to_string();
+    assert!(err.contains("--state-at 11s is after --until 10s"), "{err}");
+}
+
+#[test]
+fn cli_replays_and_reports_bad_input_with_a_nonzero_exit() {
+    let tmp = Tmp::new();
+    let (cut, offset) = truncated_pcap(&tmp);
+    let bin = env!("CARGO_BIN_EXE_overcast");
+    let arg = format!("a={}", cut.display());
+    let out = tmp.join("out");
+    let bad = Command::new(bin)
+        .args(["replay", "--in", &arg, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert!(
+        stderr.contains("cut.pcap")
+            && stderr.contains("record 3")
+            && stderr.contains(&format!("byte offset {offset}")),
+        "{stderr}"
+    );
+    let ok = Command::new(bin)
+        .args([
+            "replay",
+            "--skip-bad-records",
+            "--until",
+            "5s",
+            "--state-at",
+            "1s",
+            "--in",
+            &arg,
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(stdout.contains("replayed 2 frames"), "{stdout}");
+    assert!(out.join("a.pcap").exists() && out.join("state-1000.json").exists());
+    assert_eq!(json(&out.join("state.json"))["switch"]["now_ms"], 5000);
+}
