@@ -214,6 +214,21 @@ impl Overcast {
         serde_json::from_slice(&out.stdout).expect("show --json prints JSON")
     }
 
+    /// Stop it the way an operator does (SIGTERM), so it shuts down cleanly
+    /// (capture files flushed); true if it exited within 10 s.
+    pub fn terminate(&mut self) -> bool {
+        // SAFETY: kill has no memory preconditions; the PID is our own child's.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
     /// A port's counter, e.g. `tx_frames`.
     pub fn port_counter(&self, port: &str, counter: &str) -> u64 {
         let ports = self.show("ports");
