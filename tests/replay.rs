@@ -334,6 +334,31 @@ fn skip_bad_records_counts_and_replays_the_good_ones() {
 }
 
 #[test]
+fn a_timestamp_years_ahead_is_refused_or_skipped_not_replayed_for_years() {
+    let tmp = Tmp::new();
+    let a = tmp.join("jump.pcap");
+    let years = Duration::from_secs(100 * 365 * 24 * 3600);
+    write_pcap(
+        &a,
+        &[
+            (Duration::ZERO, arp_request(1, 2)),
+            (years, arp_request(1, 3)),
+            (2 * MS, arp_request(1, 4)),
+        ],
+    );
+    let mut opts = options(&[("a", &a)], &tmp.join("out"));
+    let err = run(&opts).unwrap_err().to_string();
+    assert!(
+        err.contains("jump.pcap") && err.contains("record 2") && err.contains("corrupt?"),
+        "{err}"
+    );
+    opts.skip_bad_records = true;
+    let report = run(&opts).unwrap();
+    assert_eq!(report.stats.inputs[0].bad_records, 1);
+    assert_eq!(report.stats.frames_fed, 2);
+}
+
+#[test]
 fn non_ethernet_capture_is_refused_naming_the_file() {
     let tmp = Tmp::new();
     let path = tmp.join("any.pcap");

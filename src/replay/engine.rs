@@ -11,6 +11,11 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The longest stretch of virtual time between two frames. A record stamped
+/// further ahead is taken for a corrupt timestamp: the core's once-a-second
+/// housekeeping would otherwise keep the replay busy for years of virtual time.
+pub const MAX_GAP: Duration = Duration::from_secs(7 * 24 * 3600);
+
 pub(super) struct Engine<'a> {
     opts: &'a ReplayOptions,
     sw: Switch,
@@ -99,6 +104,16 @@ impl<'a> Engine<'a> {
             let virt = Instant::from_duration(ts.saturating_sub(self.origin));
             if until.is_some_and(|u| virt > u) {
                 break;
+            }
+            let gap = virt.saturating_since(self.now);
+            if gap > MAX_GAP {
+                if self.opts.skip_bad_records {
+                    tracing::warn!(gap = ?gap, "record with an implausible timestamp skipped");
+                    inputs.skip_bad(i)?;
+                    continue;
+                }
+                let (file, record) = inputs.position(i);
+                return Err(ReplayError::TimeJump { file, record, gap });
             }
             let late = ts < self.origin || virt < self.now;
             let t = virt.max(self.now);

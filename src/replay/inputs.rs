@@ -105,6 +105,22 @@ impl Inputs {
         Ok(record)
     }
 
+    /// Drop input `i`'s head as a bad record (an implausible timestamp).
+    pub fn skip_bad(&mut self, i: usize) -> Result<(), ReplayError> {
+        if let Some(input) = self.inputs.get_mut(i) {
+            input.stats.bad_records += 1;
+        }
+        self.take(i).map(|_| ())
+    }
+
+    /// Input `i`'s file and the 1-based index of its head record, for messages.
+    pub fn position(&self, i: usize) -> (std::path::PathBuf, u64) {
+        self.inputs
+            .get(i)
+            .map(|input| (input.spec.file.clone(), input.reader.records_seen()))
+            .unwrap_or_default()
+    }
+
     /// The port input `i` feeds.
     pub fn port(&self, i: usize) -> Option<&str> {
         self.inputs.get(i).map(|input| input.spec.port.as_str())

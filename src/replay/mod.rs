@@ -5,7 +5,8 @@
 //! timestamp of the earliest first record among the inputs** (the
 //! earliest record, for files in time order, as captures are); a record
 //! stamped before the time already reached is fed at the current time and
-//! counted in `out_of_order_records`. Before each frame, every timer due
+//! counted in `out_of_order_records`; one stamped more than [`MAX_GAP`]
+//! (7 days) ahead is taken for corruption. Before each frame, every timer due
 //! at or before its time fires at its own deadline, and what the switch
 //! originates then is written at that deadline.
 //!
@@ -24,6 +25,8 @@
 mod engine;
 mod inputs;
 mod outputs;
+
+pub use engine::MAX_GAP;
 
 use crate::config::Config;
 use crate::pcap::ReadError;
@@ -85,7 +88,8 @@ pub struct InputStats {
     pub frames_fed: u64,
     /// Records whose capture kept fewer bytes than the frame had; fed as captured.
     pub truncated_records: u64,
-    /// Bad records skipped (`--skip-bad-records`).
+    /// Bad records skipped (`--skip-bad-records`): unreadable, or stamped more
+    /// than [`MAX_GAP`] past the clock.
     pub bad_records: u64,
     /// Records stamped earlier than the clock had reached; fed at the current time.
     pub out_of_order_records: u64,
@@ -160,6 +164,22 @@ pub enum ReplayError {
         file: PathBuf,
         /// Why.
         error: std::io::Error,
+    },
+    /// A record stamped implausibly far past the clock (see [`MAX_GAP`]).
+    #[error(
+        "input {}: record {record}: timestamp is {} past the replay's clock \
+         (more than {}; corrupt?)",
+        file.display(),
+        humantime::format_duration(*gap),
+        humantime::format_duration(MAX_GAP)
+    )]
+    TimeJump {
+        /// The file.
+        file: PathBuf,
+        /// The record's 1-based index.
+        record: u64,
+        /// How far ahead it is.
+        gap: Duration,
     },
     /// A port could not be created.
     #[error("{0}")]
