@@ -22,14 +22,15 @@ fn arp_broadcast_floods_to_every_other_port_including_silent_taps() {
     opts.config = Config::parse("[[tap]]\nname = \"quiet\"\n", Path::new("t.toml")).unwrap();
     run(&opts).unwrap();
 
-    assert_eq!(frames_of(&out.join("b.pcap")), vec![arp_request(1, 2)]);
-    assert_eq!(frames_of(&out.join("quiet.pcap")), vec![arp_request(1, 2)]);
+    assert_eq!(forwarded(&out.join("b.pcap")), vec![arp_request(1, 2)]);
+    assert_eq!(forwarded(&out.join("quiet.pcap")), vec![arp_request(1, 2)]);
     assert!(
-        frames_of(&out.join("a.pcap")).is_empty(),
+        forwarded(&out.join("a.pcap")).is_empty(),
         "never back out of the ingress port"
     );
     let state = json(&out.join("state.json"));
-    assert_eq!(port_counters(&state, "quiet")["tx_frames"], 1);
+    let queries = originated(&out.join("quiet.pcap"), T0).len() as u64;
+    assert_eq!(port_counters(&state, "quiet")["tx_frames"], 1 + queries);
     assert_eq!(
         fdb_rows(&state),
         vec![("02:00:00:00:00:01".to_string(), "a".to_string())]
@@ -53,12 +54,12 @@ fn unicast_after_learning_goes_to_exactly_one_port() {
     let out = tmp.join("out");
     let report = run(&options(&[("a", &a), ("b", &b), ("c", &c)], &out)).unwrap();
 
-    assert_eq!(frames_of(&out.join("a.pcap")), vec![unicast(2, 1, 0xba)]);
+    assert_eq!(forwarded(&out.join("a.pcap")), vec![unicast(2, 1, 0xba)]);
     assert_eq!(
-        frames_of(&out.join("b.pcap")),
+        forwarded(&out.join("b.pcap")),
         vec![arp_request(1, 2), unicast(1, 2, 0xab)]
     );
-    assert_eq!(frames_of(&out.join("c.pcap")), vec![arp_request(1, 2)]);
+    assert_eq!(forwarded(&out.join("c.pcap")), vec![arp_request(1, 2)]);
     assert_eq!(report.stats.frames_fed, 3);
     assert_eq!(report.stats.frames_forwarded, 3);
     let state = json(&out.join("state.json"));
@@ -118,11 +119,60 @@ fn timers_fire_at_their_exact_virtual_time_between_frames() {
     opts.config = Config::parse("[fdb]\nageing_time = \"10s\"\n", Path::new("t.toml")).unwrap();
     run(&opts).unwrap();
     assert_eq!(
-        frames_of(&out.join("c.pcap")),
+        forwarded(&out.join("c.pcap")),
         vec![arp_request(1, 9), unicast(2, 1, 2)]
     );
     let state = json(&out.join("state.json"));
     assert_eq!(state["switch"]["fdb_counters"]["aged"], 1);
+}
+
+#[test]
+fn queries_the_switch_originates_appear_at_the_time_they_were_due() {
+    // One query round every 10 s from time 0 (one startup query), both
+    // families; a's frame at 15 s lands between the 10 s and 20 s rounds.
+    let tmp = Tmp::new();
+    let (a, b) = (tmp.join("a.pcap"), tmp.join("b.pcap"));
+    write_pcap(
+        &a,
+        &[
+            (Duration::ZERO, arp_request(1, 9)),
+            (Duration::from_secs(15), arp_request(1, 8)),
+        ],
+    );
+    write_pcap(&b, &[]);
+    let out = tmp.join("out");
+    let mut opts = options(&[("a", &a), ("b", &b)], &out);
+    opts.config = Config::parse(
+        "[multicast]\nquery_interval = \"10s\"\nquery_response_interval = \"5s\"\nstartup_query_count = 1\n",
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    opts.until = Some(Duration::from_secs(35));
+    let report = run(&opts).unwrap();
+
+    let times: Vec<u64> = originated(&out.join("b.pcap"), T0)
+        .iter()
+        .map(|(at, _)| at.as_secs())
+        .collect();
+    assert_eq!(
+        times,
+        vec![0, 0, 10, 10, 20, 20, 30, 30],
+        "query rounds at their deadlines"
+    );
+    assert_eq!(report.stats.frames_originated, 8);
+    let order: Vec<(u64, bool)> = read_pcap(&out.join("b.pcap"))
+        .iter()
+        .map(|r| {
+            let own = r.data.get(6..12) == Some(&overcast::switch::DEFAULT_MAC.0[..]);
+            ((r.timestamp - T0).as_secs(), own)
+        })
+        .collect();
+    let frame_at = order.iter().position(|&(t, own)| t == 15 && !own);
+    let before = order.iter().position(|&(t, _)| t == 20);
+    assert!(
+        frame_at.is_some() && frame_at < before,
+        "the 15 s frame sits between the rounds: {order:?}"
+    );
 }
 
 #[test]
@@ -137,7 +187,7 @@ fn bad_length_frame_is_dropped_and_counted() {
         (report.stats.frames_fed, report.stats.frames_dropped),
         (1, 1)
     );
-    assert!(frames_of(&out.join("b.pcap")).is_empty());
+    assert!(forwarded(&out.join("b.pcap")).is_empty());
     let state = json(&out.join("state.json"));
     assert_eq!(port_counters(&state, "a")["drops"]["too_short"], 1);
     assert_eq!(port_counters(&state, "a")["rx_frames"], 1);
@@ -168,7 +218,7 @@ fn truncated_records_are_counted_per_input_and_fed_as_captured() {
     assert_eq!(state["replay"]["inputs"][0]["truncated_records"], 1);
     assert_eq!(state["replay"]["inputs"][0]["records_read"], 2);
     assert_eq!(
-        frames_of(&out.join("b.pcap")),
+        forwarded(&out.join("b.pcap")),
         vec![full[..20].to_vec(), full]
     );
 }
@@ -187,8 +237,14 @@ fn outputs_are_stamped_virtual_time_plus_the_first_records_wall_time() {
         (T0 + 100 * MS).as_nanos()
     );
     assert_eq!(report.stats.now_ms, 150);
-    assert_eq!(read_pcap(&out.join("b.pcap"))[0].timestamp, T0 + 250 * MS);
-    assert_eq!(read_pcap(&out.join("a.pcap"))[0].timestamp, T0 + 100 * MS);
+    let first_forwarded = |port: &str| {
+        read_pcap(&out.join(format!("{port}.pcap")))
+            .into_iter()
+            .find(|r| r.data.get(6..12) != Some(&overcast::switch::DEFAULT_MAC.0[..]))
+            .map(|r| r.timestamp)
+    };
+    assert_eq!(first_forwarded("b"), Some(T0 + 250 * MS));
+    assert_eq!(first_forwarded("a"), Some(T0 + 100 * MS));
 }
 
 #[test]
@@ -201,7 +257,7 @@ fn inputs_merge_by_timestamp_and_ties_follow_in_order() {
     let out1 = tmp.join("ab");
     run(&options(&[("a", &a), ("b", &b), ("c", &c)], &out1)).unwrap();
     assert_eq!(
-        frames_of(&out1.join("c.pcap")),
+        forwarded(&out1.join("c.pcap")),
         vec![
             arp_request(1, 9),
             arp_request(2, 9),
@@ -212,7 +268,7 @@ fn inputs_merge_by_timestamp_and_ties_follow_in_order() {
     let out2 = tmp.join("ba");
     run(&options(&[("b", &b), ("a", &a), ("c", &c)], &out2)).unwrap();
     assert_eq!(
-        frames_of(&out2.join("c.pcap")),
+        forwarded(&out2.join("c.pcap")),
         vec![
             arp_request(2, 9),
             arp_request(1, 9),
@@ -328,7 +384,7 @@ fn skip_bad_records_counts_and_replays_the_good_ones() {
     let report = run(&opts).unwrap();
     assert_eq!(report.stats.inputs[0].bad_records, 1);
     assert_eq!(report.stats.inputs[0].records_read, 2);
-    assert_eq!(frames_of(&out.join("b.pcap")).len(), 2);
+    assert_eq!(forwarded(&out.join("b.pcap")).len(), 2);
     let state = json(&out.join("state.json"));
     assert_eq!(state["replay"]["inputs"][0]["bad_records"], 1);
 }

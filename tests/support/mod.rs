@@ -152,3 +152,23 @@ pub fn fdb_rows(state: &serde_json::Value) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// The frames of a pcap the switch forwarded: without the ones it originated
+/// itself (queries, from its MAC), whose schedule is the querier's business.
+pub fn forwarded(path: &Path) -> Vec<Vec<u8>> {
+    let own = overcast::switch::DEFAULT_MAC.0;
+    frames_of(path)
+        .into_iter()
+        .filter(|f| f.get(6..12) != Some(&own[..]))
+        .collect()
+}
+
+/// (time since the first frame's wall time, frame) of what the switch originated.
+pub fn originated(path: &Path, origin: Duration) -> Vec<(Duration, Vec<u8>)> {
+    let own = overcast::switch::DEFAULT_MAC.0;
+    read_pcap(path)
+        .into_iter()
+        .filter(|r| r.data.get(6..12) == Some(&own[..]))
+        .map(|r| (r.timestamp.saturating_sub(origin), r.data))
+        .collect()
+}
