@@ -100,19 +100,31 @@ fn tcp_hub_to_hub_between_vxlan_hosts_and_from_an_offload_edge() {
     for (i, h) in hosts.iter().enumerate() {
         no_ipv6(h);
         let local = ul.attach(h, i as u8 + 1);
-        kernel_vxlan(h, 42, &local, &ul.hub_ip(), &format!("10.244.0.{}/24", i + 1));
+        kernel_vxlan(
+            h,
+            42,
+            &local,
+            &ul.hub_ip(),
+            &format!("10.244.0.{}/24", i + 1),
+        );
         h.run("ethtool -K vx0 tx off");
     }
     assert!(hosts[0].ping_within("10.244.0.2", 10));
     let (sent, got) = transfer(&hosts[0], &hosts[1], "10.244.0.2", 16 << 20);
-    assert_eq!(sent, got, "VXLAN to VXLAN through the hub: TCP data differs");
+    assert_eq!(
+        sent, got,
+        "VXLAN to VXLAN through the hub: TCP data differs"
+    );
 
     // An overcast edge whose TAP has offload on: its super-frames are segmented into the tunnel.
     let edge = Netns::new("e");
     no_ipv6(&edge);
     ul.attach(&edge, 9);
     let tap = unique("t");
-    let edge_oc = Overcast::start(&edge, &format!("--tap {tap} --peer raw://{}:4800", ul.hub_ip()));
+    let edge_oc = Overcast::start(
+        &edge,
+        &format!("--tap {tap} --peer raw://{}:4800", ul.hub_ip()),
+    );
     let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !edge.exec(&format!("ip link show {tap}")).status.success() {
         assert!(std::time::Instant::now() < end, "edge TAP never appeared");
@@ -126,6 +138,10 @@ fn tcp_hub_to_hub_between_vxlan_hosts_and_from_an_offload_edge() {
     let (sent, got) = transfer(&hosts[1], &edge, "10.244.0.9", 16 << 20);
     assert_eq!(sent, got, "VXLAN host to edge: TCP data differs");
     let mtu = edge.run(&format!("cat /sys/class/net/{tap}/mtu"));
-    assert_eq!(mtu.trim(), "1458", "edge mode sizes its TAP to the raw tunnel");
+    assert_eq!(
+        mtu.trim(),
+        "1458",
+        "edge mode sizes its TAP to the raw tunnel"
+    );
     assert!(edge_oc.log_text().contains("offload=true"));
 }
