@@ -245,3 +245,46 @@ fn idle_dynamic_peers_expire_with_their_macs() {
     hosts[1].run("ip link set vx0 up");
     assert!(hosts[0].ping_within("10.215.0.2", 10));
 }
+
+#[test]
+fn a_thousand_dynamic_peers_are_admitted_and_the_peer_limit_holds() {
+    if !can_run("a_thousand_dynamic_peers_are_admitted_and_the_peer_limit_holds") {
+        return;
+    }
+    let hub = Netns::new("H");
+    let oc = Overcast::start_config(
+        &hub,
+        "[[listener]]\nbind = \"127.0.0.1:4800\"\nencap = \"raw\"\nmax_peers = 1000\n",
+        "",
+    );
+    // 1 010 raw peers on loopback, each its own socket (address and port), each sending one
+    // frame: unicast to the first peer's MAC, so the test is not a 1 000-way flood storm.
+    hub.run(
+        "python3 -c \"import socket,time
+socks=[]
+for i in range(1010):
+    s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); socks.append(s)
+    mac=bytes([2,0,0,0,(i>>8)&0xff,i&0xff])
+    s.sendto(bytes([2,0,0,0,0,0])+mac+b'\\x08\\x06'+bytes(46), ('127.0.0.1', 4800))
+    if i % 100 == 99: time.sleep(0.05)
+time.sleep(0.5)\"",
+    );
+    let peers = peer_names(&oc);
+    assert_eq!(peers.len(), 1000, "expected exactly max_peers peers");
+    let counters = &oc.show("state")["listeners"][0]["counters"];
+    assert_eq!(
+        counters["drop_peer_limit"].as_u64().unwrap(),
+        10,
+        "{counters}"
+    );
+    assert_eq!(
+        counters["peers_admitted"].as_u64().unwrap(),
+        1000,
+        "{counters}"
+    );
+    assert_eq!(
+        oc.show("fdb").as_array().unwrap().len(),
+        1000,
+        "one MAC learned behind each peer"
+    );
+}
