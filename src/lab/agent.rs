@@ -13,7 +13,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use std::io::{self, BufRead, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// How often the counting threads look at the stop flag.
@@ -81,11 +81,12 @@ pub fn recv(args: &RecvArgs) -> io::Result<()> {
     let wire = Arc::new(AtomicU64::new(0));
     let app = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
+    let failed: Arc<Mutex<Option<String>>> = Arc::default();
     let sniffer = Sniffer::open(&args.iface, args.group, args.port, TICK)?;
     let sock = Arc::new(group_socket(args)?);
     let mut threads = Vec::new();
     {
-        let (wire, stop) = (wire.clone(), stop.clone());
+        let (wire, stop, failed) = (wire.clone(), stop.clone(), failed.clone());
         threads.push(std::thread::spawn(move || {
             let mut buf = vec![0u8; 65_536];
             while !stop.load(Ordering::Relaxed) {
@@ -94,7 +95,11 @@ pub fn recv(args: &RecvArgs) -> io::Result<()> {
                         wire.fetch_add(1, Ordering::Relaxed);
                     }
                     Ok(false) => {}
-                    Err(_) => break,
+                    Err(e) => {
+                        let mut f = failed.lock().unwrap_or_else(PoisonError::into_inner);
+                        *f = Some(format!("the port watcher failed: {e}"));
+                        break;
+                    }
                 }
             }
         }));
@@ -114,7 +119,18 @@ pub fn recv(args: &RecvArgs) -> io::Result<()> {
     writeln!(out, "ready")?;
     out.flush()?;
     for line in io::stdin().lock().lines() {
-        match line?.trim() {
+        let line = line?;
+        let failure = failed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(why) = failure {
+            // Counts would be wrong from here on: say so instead.
+            writeln!(out, "error {why}")?;
+            out.flush()?;
+            continue;
+        }
+        match line.trim() {
             "count" => writeln!(
                 out,
                 "count wire={} app={}",
