@@ -14,21 +14,23 @@
 pub mod agent;
 mod cleanup;
 mod hosts;
+mod rounds;
 pub mod sniff;
+mod switch;
+mod watch;
 
 pub use cleanup::Released;
 
-use crate::config::Config;
 use crate::driver::control::{self, Request};
-use crate::driver::live::{self, RunOptions};
-use cleanup::{Guard, SwitchThread};
+use cleanup::Guard;
 use hosts::{Agent, Host};
-use serde_json::Value;
+use rounds::{round, verdict};
 use std::io::{self, Write};
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use watch::{members, pruning, show_mdb, wait_until};
 
 /// The group the members join.
 pub const GROUP: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
@@ -101,9 +103,6 @@ pub enum LabError {
     Unexpected(String),
 }
 
-/// What one round counted at each receiving host: (frames at the port, datagrams to the app).
-type Counts = Vec<(u64, u64)>;
-
 /// Run the whole demonstration, writing the story to `out`.
 pub fn run(opts: &LabOptions, out: &mut dyn Write) -> Result<Released, LabError> {
     check_requirements(opts)?;
@@ -123,7 +122,7 @@ pub fn run(opts: &LabOptions, out: &mut dyn Write) -> Result<Released, LabError>
     )?;
     let taps: Vec<String> = (1..=n).map(|i| format!("{prefix}t{i}")).collect();
     guard.lock().taps = taps.clone();
-    start_switch(&guard, &taps, &control)?;
+    switch::start(&guard, &taps, &control)?;
     let mut hosts = Vec::new();
     for (i, tap) in taps.iter().enumerate() {
         let addr = Ipv4Addr::new(10, 77, 0, u8::try_from(i + 1).unwrap_or(u8::MAX));
@@ -137,7 +136,7 @@ pub fn run(opts: &LabOptions, out: &mut dyn Write) -> Result<Released, LabError>
         )?);
     }
     for host in &hosts {
-        wait_for_tap(&guard, &host.tap)?;
+        switch::wait_for_tap(&guard, &host.tap)?;
         host.plug()?;
     }
     // The switch brought each TAP up here, before it moved, and this
@@ -212,28 +211,6 @@ pub fn run(opts: &LabOptions, out: &mut dyn Write) -> Result<Released, LabError>
     Ok(released)
 }
 
-/// Fail unless round 1 reached both members only and round 2 the remaining member only.
-fn verdict(count: u32, first: &Counts, second: &Counts) -> Result<(), LabError> {
-    let c = u64::from(count);
-    let wire = |r: &Counts| r.iter().map(|x| x.0).collect::<Vec<_>>();
-    let (a, b) = (wire(first), wire(second));
-    let quiet = |r: &[u64]| r.iter().skip(2).all(|x| *x == 0);
-    let ok = a.first() == Some(&c)
-        && a.get(1) == Some(&c)
-        && b.first() == Some(&c)
-        && b.get(1) == Some(&0)
-        && quiet(&a)
-        && quiet(&b);
-    if ok {
-        Ok(())
-    } else {
-        Err(LabError::Unexpected(format!(
-            "frames at the receivers' ports: round 1 {a:?}, round 2 {b:?} \
-             (expected [{c}, {c}, 0...] then [{c}, 0, 0...])"
-        )))
-    }
-}
-
 fn check_requirements(opts: &LabOptions) -> Result<(), LabError> {
     if !(MIN_HOSTS..=MAX_HOSTS).contains(&opts.hosts) {
         return Err(LabError::Unavailable(format!(
@@ -253,167 +230,4 @@ fn check_requirements(opts: &LabOptions) -> Result<(), LabError> {
     }
     hosts::ip(&["-V"]).map_err(|_| LabError::Unavailable("needs iproute2 (`ip`)".into()))?;
     Ok(())
-}
-
-/// Start the live switch on `taps` in a thread of its own.
-fn start_switch(guard: &Guard, taps: &[String], control: &Path) -> Result<(), LabError> {
-    let mut text = String::from(LAB_MULTICAST);
-    for tap in taps {
-        text.push_str(&format!("\n[[tap]]\nname = \"{tap}\"\n"));
-    }
-    let config =
-        Config::parse(&text, Path::new("<lab>")).map_err(|e| LabError::Switch(e.to_string()))?;
-    let control = control.to_path_buf();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name("lab-switch".into())
-        .spawn(move || -> Result<(), String> {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            // Built here: RunOptions is not Send (its reload hook is not).
-            let opts = RunOptions {
-                config,
-                control: Some(control),
-                reload: None,
-            };
-            rt.block_on(live::run_until(opts, async {
-                let _ = stopped.await;
-            }))
-            .map_err(|e| e.to_string())
-        })?;
-    guard.lock().switch = Some(SwitchThread { stop, thread });
-    Ok(())
-}
-
-/// Wait until the switch has created `tap`; fail at once if the switch died.
-fn wait_for_tap(guard: &Guard, tap: &str) -> Result<(), LabError> {
-    let deadline = Instant::now() + SETTLE;
-    loop {
-        if hosts::ip(&["link", "show", tap]).is_ok() {
-            return Ok(());
-        }
-        let dead = guard
-            .lock()
-            .switch
-            .as_ref()
-            .is_none_or(|s| s.thread.is_finished());
-        if dead {
-            let why = match guard.lock().switch.take().map(|s| s.thread.join()) {
-                Some(Ok(Err(e))) => e,
-                Some(Err(_)) => "it panicked".into(),
-                _ => "it stopped".into(),
-            };
-            return Err(LabError::Switch(why));
-        }
-        if Instant::now() > deadline {
-            return Err(LabError::Timeout(format!("TAP {tap} never appeared")));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Poll the switch until `ready` says so.
-fn wait_until(
-    control: &Path,
-    what: &str,
-    ready: impl Fn(&Path) -> Result<bool, LabError>,
-) -> Result<(), LabError> {
-    let deadline = Instant::now() + SETTLE;
-    while !ready(control)? {
-        if Instant::now() > deadline {
-            return Err(LabError::Timeout(format!("waited {SETTLE:?} for {what}")));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(())
-}
-
-fn show(control: &Path, what: &str) -> Result<Value, LabError> {
-    Ok(control::request(
-        control,
-        &Request::Show { what: what.into() },
-    )?)
-}
-
-/// Whether the IPv4 querier is known, so the switch prunes rather than floods.
-fn pruning(control: &Path) -> Result<bool, LabError> {
-    let q = show(control, "querier")?;
-    Ok(q.as_array().is_some_and(|a| {
-        a.iter()
-            .any(|q| q["family"] == "v4" && q["pruning"] == true)
-    }))
-}
-
-/// The member ports of [`GROUP`], sorted.
-fn members(control: &Path) -> Result<Vec<String>, LabError> {
-    let mdb = show(control, "mdb")?;
-    let group = GROUP.to_string();
-    let mut ports: Vec<String> = mdb["groups"]
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or(&[])
-        .iter()
-        .filter(|r| r["group"] == group.as_str() && r["reason"] == "member")
-        .filter_map(|r| r["port"].as_str().map(String::from))
-        .collect();
-    ports.sort();
-    Ok(ports)
-}
-
-fn show_mdb(control: &Path, out: &mut dyn Write) -> Result<(), LabError> {
-    writeln!(out, "\n$ overcast show mdb")?;
-    write!(out, "{}", crate::show::mdb(&show(control, "mdb")?))?;
-    Ok(())
-}
-
-/// One round: h3 sends, every receiver counts; print who got what against a flood.
-fn round(
-    hosts: &[Host],
-    receivers: &mut [(usize, Agent)],
-    opts: &LabOptions,
-    out: &mut dyn Write,
-    left: &[usize],
-) -> Result<Counts, LabError> {
-    for (_, agent) in receivers.iter_mut() {
-        agent.count()?; // start from zero
-    }
-    hosts[2].send(&opts.exe, GROUP, PORT, opts.count)?;
-    std::thread::sleep(DRAIN);
-    let mut counts = Vec::new();
-    let mut rows = Vec::new();
-    for (i, agent) in receivers.iter_mut() {
-        let (wire, app) = agent.count()?;
-        let role = match *i {
-            _ if left.contains(i) => "left",
-            0 | 1 => "member",
-            _ => "bystander",
-        };
-        rows.push(vec![
-            hosts[*i].label.clone(),
-            role.to_string(),
-            wire.to_string(),
-            app.to_string(),
-        ]);
-        counts.push((wire, app));
-    }
-    write!(
-        out,
-        "{}",
-        crate::show::table(
-            &["HOST", "ROLE", "FRAMES-AT-PORT", "DATAGRAMS-TO-APP"],
-            &rows
-        )
-    )?;
-    let receivers_n = hosts.len() as u64 - 1;
-    let flood = receivers_n * u64::from(opts.count);
-    let delivered: u64 = counts.iter().map(|c| c.0).sum();
-    writeln!(
-        out,
-        "flood: {receivers_n} receivers × {} = {flood} frames; overcast delivered {delivered}, pruned {}",
-        opts.count,
-        flood.saturating_sub(delivered)
-    )?;
-    Ok(counts)
 }
