@@ -43,6 +43,11 @@ pub struct Config {
     /// Live capture of every port to rotating pcap files (off when absent).
     #[serde(default)]
     pub capture: Option<CaptureConfig>,
+    /// Serve Prometheus metrics at `http://ADDR/metrics`; off when absent.
+    /// A bare port means loopback (see [`crate::metrics::MetricsAddr`]).
+    /// Bound at start; a reload leaves the endpoint where it is.
+    #[serde(default)]
+    pub metrics_listen: Option<crate::metrics::MetricsAddr>,
 }
 
 /// A TAP port.

@@ -11,6 +11,8 @@ pub mod config;
 pub mod driver;
 pub mod fdb;
 pub mod igmp;
+pub mod lab;
+pub mod metrics;
 pub mod packet;
 pub mod pcap;
 pub mod port;

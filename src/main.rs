@@ -1,7 +1,7 @@
 //! The `overcast` command: run the switch, check a config, query a running switch.
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use overcast::config::{Config, TapConfig};
 use overcast::driver::capture::CaptureConfig;
 use overcast::driver::control::{self, Request};
@@ -53,6 +53,9 @@ enum Command {
         /// Capture files kept per port and direction (default 4).
         #[arg(long, value_name = "N", requires = "capture")]
         capture_max_files: Option<usize>,
+        /// Serve Prometheus metrics at http://ADDR/metrics (IP:PORT; a bare PORT is loopback).
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<overcast::metrics::MetricsAddr>,
     },
     /// Replay pcap/pcapng files through the switch on a virtual clock and
     /// write what it sends out of each port (DIR/<port>.pcap) and its state
@@ -115,6 +118,37 @@ enum Command {
         #[command(subcommand)]
         action: FdbAction,
     },
+    /// Demonstrate pruning (root): hosts in namespaces on an in-process switch,
+    /// two join a group, one sends, one leaves; everything is removed at exit.
+    Lab {
+        /// Hosts: two members, one sender, the rest bystanders.
+        #[arg(long, default_value_t = 4)]
+        hosts: usize,
+        /// Datagrams sent per round.
+        #[arg(long, default_value_t = 100)]
+        count: u32,
+    },
+    /// The lab's helper inside a namespace.
+    #[command(hide = true)]
+    LabAgent {
+        #[command(subcommand)]
+        role: LabAgent,
+    },
+    /// Print shell completions to stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
+}
+
+#[derive(Subcommand, Debug)]
+enum LabAgent {
+    /// Join (or just watch) a group and count; commands on stdin.
+    Recv(overcast::lab::agent::RecvArgs),
+    /// Send datagrams to a group.
+    Send(overcast::lab::agent::SendArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -132,9 +166,12 @@ enum FdbAction {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    // The lab tells its own story on stdout; the switch inside it only warns.
+    let quiet = matches!(cli.command, Command::Lab { .. } | Command::LabAgent { .. });
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new(if quiet { "warn" } else { "info" })),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -149,8 +186,12 @@ fn main() -> Result<()> {
             capture,
             capture_max_bytes,
             capture_max_files,
+            metrics_listen,
         } => {
             let mut cfg = build_config(config.clone(), taps.clone(), peers.clone())?;
+            if metrics_listen.is_some() {
+                cfg.metrics_listen = metrics_listen; // bound once, at start
+            }
             if let Some(dir) = capture {
                 let mut c = cfg
                     .capture
@@ -277,6 +318,32 @@ fn main() -> Result<()> {
             println!("flushed");
             Ok(())
         }
+        Command::Lab { hosts, count } => {
+            let opts = overcast::lab::LabOptions {
+                hosts,
+                count,
+                exe: std::env::current_exe().context("cannot find the overcast binary")?,
+            };
+            overcast::lab::run(&opts, &mut std::io::stdout())?;
+            Ok(())
+        }
+        Command::LabAgent { role } => match role {
+            LabAgent::Recv(args) => Ok(overcast::lab::agent::recv(&args)?),
+            LabAgent::Send(args) => Ok(overcast::lab::agent::send(&args)?),
+        },
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "overcast",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(())
+        }
     }
 }
 
@@ -356,6 +423,9 @@ fn describe(cfg: &Config) -> String {
             c.max_bytes,
             c.max_files
         ));
+    }
+    if let Some(addr) = cfg.metrics_listen {
+        out.push_str(&format!("metrics at http://{addr}/metrics\n"));
     }
     for s in &cfg.static_fdb {
         out.push_str(&format!(

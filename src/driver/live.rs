@@ -20,6 +20,7 @@ use crate::tunnel::config::{Encap, ListenerConfig};
 use crate::tunnel::{Ingress, Listener, ListenerDrop};
 use serde::Serialize;
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
+
+mod scrape;
 
 /// Frames taken from one port before the others get a turn.
 const PORT_BATCH: usize = 64;
@@ -72,6 +75,14 @@ pub enum StartError {
     Control {
         /// Socket path.
         path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The metrics endpoint could not be bound.
+    #[error("metrics endpoint {addr}: {source}")]
+    Metrics {
+        /// The configured address.
+        addr: SocketAddr,
         /// Why.
         source: io::Error,
     },
@@ -648,11 +659,21 @@ fn is_fatal(e: &io::Error) -> bool {
 
 /// Run the switch until SIGINT or SIGTERM.
 pub async fn run(opts: RunOptions) -> Result<(), StartError> {
-    let local = tokio::task::LocalSet::new();
-    local.run_until(run_local(opts)).await
+    run_until(opts, shutdown_signal()).await
 }
 
-async fn run_local(opts: RunOptions) -> Result<(), StartError> {
+/// Run the switch until `shutdown` completes: for a program that embeds the
+/// switch and has its own way to stop it (`overcast lab`).
+pub async fn run_until(
+    opts: RunOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let local = tokio::task::LocalSet::new();
+    local.run_until(run_local(opts, shutdown)).await
+}
+
+async fn run_local(opts: RunOptions, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+    let metrics = scrape::bind(opts.config.metrics_listen)?;
     let clock = Clock::start();
     let mac = opts.config.mac.unwrap_or_else(random_mac);
     let core = Switch::new(opts.config.switch_config(mac));
@@ -698,12 +719,16 @@ async fn run_local(opts: RunOptions) -> Result<(), StartError> {
         None => None,
     };
 
+    if let Some(endpoint) = metrics {
+        scrape::serve(endpoint, node.clone())?;
+    }
+
     info!(
         taps = node.taps.borrow().len(),
         listeners = node.listeners.borrow().iter().flatten().count(),
         "overcast is switching"
     );
-    run_until_shutdown(&node).await;
+    run_until_shutdown(&node, shutdown).await;
     info!("shutting down");
     for tap in node.taps.borrow().iter() {
         tap.shut();
@@ -715,11 +740,10 @@ async fn run_local(opts: RunOptions) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Serve SIGHUP reloads until SIGINT or SIGTERM.
-async fn run_until_shutdown(node: &Rc<Node>) {
+/// Serve SIGHUP reloads until `stop` completes.
+async fn run_until_shutdown(node: &Rc<Node>, stop: impl Future<Output = ()>) {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hup = signal(SignalKind::hangup()).ok();
-    let stop = shutdown_signal();
     tokio::pin!(stop);
     loop {
         let hangup = async {

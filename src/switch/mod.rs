@@ -463,6 +463,11 @@ impl Switch {
         }
     }
 
+    /// The ports and their counters, without the FDB rows (cheap enough for every metrics scrape).
+    pub fn port_views(&self, now: Instant) -> Vec<PortView> {
+        state::port_views(self, now)
+    }
+
     /// A snapshot of the whole switch for `show` and `state.json`.
     pub fn state(&self, now: Instant) -> SwitchState {
         state::snapshot(self, now)

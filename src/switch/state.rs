@@ -57,9 +57,8 @@ pub struct SwitchState {
     pub multicast: SnoopState,
 }
 
-pub(super) fn snapshot(sw: &Switch, now: Instant) -> SwitchState {
-    let ports = sw
-        .ports
+pub(super) fn port_views(sw: &Switch, now: Instant) -> Vec<PortView> {
+    sw.ports
         .iter()
         .map(|(id, p)| PortView {
             id: id.0,
@@ -70,7 +69,11 @@ pub(super) fn snapshot(sw: &Switch, now: Instant) -> SwitchState {
             idle_ms: now.saturating_since(p.last_rx).as_millis() as u64,
             counters: p.counters.clone(),
         })
-        .collect();
+        .collect()
+}
+
+pub(super) fn snapshot(sw: &Switch, now: Instant) -> SwitchState {
+    let ports = port_views(sw, now);
     let fdb = sw
         .fdb
         .entries(now)

@@ -272,6 +272,11 @@ impl Listener {
         }
     }
 
+    /// How many peers the listener has (static and dynamic).
+    pub fn peer_count(&self) -> usize {
+        self.by_port.len()
+    }
+
     /// Peers, sorted by port.
     pub fn peers(&self) -> Vec<PeerView> {
         let mut v: Vec<PeerView> = self
