@@ -7,16 +7,24 @@
 #   NAME    the scenario: written to pcaps/NAME/ (refused if it exists, unless FORCE=1)
 #   HOSTS   number of hosts, 1 to 9: namespaces on TAP ports p1..pN with
 #           addresses 10.77.0.1/24 .. 10.77.0.N/24
-#   SCRIPT  shell file sourced once the hosts are up. It sees $IP1..$IPn and
-#           the helper `on N CMD...`, which runs CMD in host N's namespace.
+#   SCRIPT  shell file sourced once the hosts are up. It sees $IP1..$IPn,
+#           $TOOLS (tests/tools: mcast.py joins and sends multicast) and the
+#           helper `on N CMD...`, which runs CMD in host N's namespace, where
+#           the host's interface is pN. It runs in a subshell: commands put in
+#           the background (`on N CMD &`) can be waited for with a plain `wait`,
+#           and are waited for anyway when the script ends.
 #           It is copied into the scenario as traffic.sh, for the record.
+#
+# Each host has IPv4 multicast (224.0.0.0/4) routed out of its interface, so
+# it can send to a group without naming the interface.
 #
 # Environment:
 #   OVERCAST  the binary (default: target/release/overcast, else target/debug/overcast)
 #   CONFIG    a config.toml for the switch; copied into the scenario and used by the replay
 #   NO_IPV6=1 turn IPv6 off in the hosts (no ND/MLD chatter)
 #   UNTIL     written to scenario.toml as `until` (e.g. "400s")
-#   STATE_AT  written to scenario.toml as `state_at` (e.g. "1s")
+#   STATE_AT  written to scenario.toml as `state_at`: one time or several,
+#             separated by spaces (e.g. "1s" or "2s 6500ms")
 #   SETTLE    seconds to wait after SCRIPT before stopping the switch (default 1)
 #
 # Then write the goldens with:
@@ -75,13 +83,15 @@ for i in $(seq 1 "$hosts"); do
   ip -n "$sw" link set "p$i" netns "$h"
   ip -n "$h" addr add "10.77.0.$i/24" dev "p$i"
   ip -n "$h" link set "p$i" up
+  ip -n "$h" route add 224.0.0.0/4 dev "p$i"
   declare "IP$i=10.77.0.$i"
   export "IP$i"
 done
 on() { local n=$1; shift; ip netns exec "${tag}h$n" "$@"; }
+TOOLS=$(cd "$here/../tests/tools" && pwd)
 
 # shellcheck source=/dev/null
-source "$script"
+(source "$script"; wait)
 sleep "${SETTLE:-1}"
 
 kill -TERM "$pid"
@@ -103,7 +113,10 @@ if [[ -n ${CONFIG:-} ]]; then cp "$CONFIG" "$dest/config.toml"; fi
   echo "# Recorded by pcaps/record.sh from $hosts kernel hosts on TAP ports; traffic: traffic.sh."
   echo "inputs = [$(IFS=,; echo "${inputs[*]}" | sed 's/,/, /g')]"
   if [[ -n ${UNTIL:-} ]]; then echo "until = \"$UNTIL\""; fi
-  if [[ -n ${STATE_AT:-} ]]; then echo "state_at = [\"$STATE_AT\"]"; fi
+  if [[ -n ${STATE_AT:-} ]]; then
+    read -ra times <<<"$STATE_AT"
+    printf 'state_at = [%s]\n' "$(printf '"%s", ' "${times[@]}" | sed 's/, $//')"
+  fi
 } >"$dest/scenario.toml"
 echo "recorded $dest:"
 ls -l "$dest"
