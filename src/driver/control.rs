@@ -10,7 +10,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tracing::{debug, warn};
 
 /// Default control socket path.
@@ -126,9 +126,7 @@ impl Server {
                 }
             };
             if !peer_permitted(&stream) {
-                let (_, mut w) = stream.into_split();
-                let reply = Response::err("permission denied");
-                let _ = w.write_all(encode(&reply).as_bytes()).await;
+                tokio::task::spawn_local(refuse(stream));
                 continue;
             }
             let handle = handle.clone();
@@ -139,6 +137,22 @@ impl Server {
             });
         }
     }
+}
+
+/// Answer a refused client: take its request line (briefly) so it is not
+/// cut off mid-write, then say why, and close.
+async fn refuse(stream: tokio::net::UnixStream) {
+    let (r, mut w) = stream.into_split();
+    let mut line = String::new();
+    let mut reader = tokio::io::BufReader::new(r.take(MAX_REQUEST as u64));
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        reader.read_line(&mut line),
+    )
+    .await;
+    let _ = w
+        .write_all(encode(&Response::err("permission denied")).as_bytes())
+        .await;
 }
 
 fn peer_permitted(stream: &tokio::net::UnixStream) -> bool {
@@ -207,9 +221,14 @@ pub fn request(path: &Path, req: &Request) -> Result<serde_json::Value, ClientEr
     })?;
     let mut line = serde_json::to_string(req)?;
     line.push('\n');
-    stream.write_all(line.as_bytes())?;
+    // A refusing switch may answer and close before reading the request: a
+    // failed write is not the end, the refusal is still there to read.
+    let written = stream.write_all(line.as_bytes());
     let mut reply = String::new();
     BufReader::new(stream).read_line(&mut reply)?;
+    if reply.is_empty() {
+        written?;
+    }
     let resp: Response = serde_json::from_str(&reply)?;
     if resp.ok {
         Ok(resp.data.unwrap_or(serde_json::Value::Null))
