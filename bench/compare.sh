@@ -28,13 +28,12 @@ command -v edge > /dev/null && optional_udp+=" n2n"
 [[ -x /opt/vpncloud-2.3.0/bin/vpncloud ]] && optional_udp+=" vpncloud"
 [[ -x /opt/n2n-3.1.1/sbin/edge ]] && optional_udp+=" n2n3"
 
-declare -A raw
 run_part() { # run_part NAME PEERS...
   local name=$1; shift
   local file; file=/tmp/overcast-bench-$name-$(date +%Y%m%d-%H%M%S).tsv
   echo "== $name: $* (REPS=$REPS T=$T)" >&2
   RAW=$file "$harness/measure.sh" "$@" > "/tmp/overcast-bench-$name.report" || true
-  raw[$name]=$file
+  echo "$file" > "/tmp/overcast-bench-$name.raw"
 }
 
 export CUSTOM_NAME=overcast
@@ -44,7 +43,9 @@ for part in $parts; do
       export CUSTOM_CMD="$bin run --no-control {EACH:--tap %}"
       run_part tap bridge ovs-netdev-tso ovs-netdev vde custom-tap ;;
     hub)
-      export CUSTOM_UDP_CMD="$bin run --no-control --config $repo/bench/hub.toml"
+      # Kernel VTEPs say nothing until they have traffic, so the hub is told
+      # where they are (static peers), as an operator would for silent VMs.
+      export CUSTOM_UDP_CMD="$bin run --no-control --config $repo/bench/hub.toml {EACH_PEER:--peer vxlan://%:4789}"
       export CUSTOM_CLIENT=vxlan
       run_part hub bridge vxlan $optional_udp custom-udp ;;
     edge)
@@ -62,7 +63,9 @@ done
   echo "Every figure is the median of $REPS interleaved rounds; **xR** is the median ratio to the Linux"
   echo "bridge measured in the same round. The peer labelled \`custom-tap\` / \`custom-udp\` is Overcast;"
   echo "see \`../shared/bench/RESULTS.md\` for how each peer is set up and what each metric means."
-  for part in $parts; do
+  # Every part measured (this run or an earlier one), so a part can be re-run alone.
+  for part in tap hub edge; do
+    [[ -s /tmp/overcast-bench-$part.report ]] || continue
     echo
     case $part in
       tap) echo "## TAP ports: 5 namespaces on TAPs (\`$CUSTOM_NAME\` = \`overcast run {EACH:--tap %}\`)" ;;
@@ -72,7 +75,7 @@ done
     echo
     grep -v '^\[' "/tmp/overcast-bench-$part.report" 2>/dev/null || echo "(no report)"
     echo
-    echo "Raw data: \`${raw[$part]:-none}\`"
+    echo "Raw data: \`$(cat "/tmp/overcast-bench-$part.raw" 2>/dev/null || echo none)\`"
   done
 } > "$out"
 echo "wrote $out" >&2

@@ -40,6 +40,9 @@ pub struct Config {
     /// Static FDB entries.
     #[serde(default)]
     pub static_fdb: Vec<StaticFdbEntry>,
+    /// Static multicast group members.
+    #[serde(default)]
+    pub static_mdb: Vec<StaticMdbEntry>,
     /// Live capture of every port to rotating pcap files (off when absent).
     #[serde(default)]
     pub capture: Option<CaptureConfig>,
@@ -91,6 +94,19 @@ impl TapConfig {
 pub struct StaticFdbEntry {
     /// Station MAC.
     pub mac: MacAddr,
+    /// Port name (a TAP name).
+    pub port: String,
+    /// VLAN id; 0 is untagged.
+    #[serde(default)]
+    pub vlan: u16,
+}
+
+/// A port pinned as a member of a multicast group, whatever IGMP/MLD says.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticMdbEntry {
+    /// The group.
+    pub group: std::net::IpAddr,
     /// Port name (a TAP name).
     pub port: String,
     /// VLAN id; 0 is untagged.
@@ -292,6 +308,26 @@ impl Config {
                 ));
             }
         }
+        for (i, s) in self.static_mdb.iter().enumerate() {
+            if !names.contains(&s.port) {
+                return Err((
+                    format!("static_mdb[{i}].port"),
+                    format!("no TAP port named {:?}", s.port),
+                ));
+            }
+            if !s.group.is_multicast() {
+                return Err((
+                    format!("static_mdb[{i}].group"),
+                    format!("{} is not a multicast group", s.group),
+                ));
+            }
+            if s.vlan > 4094 {
+                return Err((
+                    format!("static_mdb[{i}].vlan"),
+                    format!("{} is not a VLAN id", s.vlan),
+                ));
+            }
+        }
         if let Some(c) = &self.capture {
             if c.max_files == 0 {
                 return Err(("capture.max_files".into(), "must be at least 1".into()));
@@ -463,6 +499,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("capture.max_bytes"), "{err}");
+    }
+
+    #[test]
+    fn static_mdb_entries_name_bad_fields() {
+        let ok =
+            parse("[[tap]]\nname = \"a\"\n[[static_mdb]]\ngroup = \"239.1.1.1\"\nport = \"a\"\n");
+        assert_eq!(ok.unwrap().static_mdb.len(), 1);
+        let err =
+            parse("[[tap]]\nname = \"a\"\n[[static_mdb]]\ngroup = \"10.0.0.1\"\nport = \"a\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("static_mdb[0].group"), "{err}");
     }
 
     #[test]

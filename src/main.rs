@@ -6,6 +6,7 @@ use overcast::config::{Config, TapConfig};
 use overcast::driver::capture::CaptureConfig;
 use overcast::driver::control::{self, Request};
 use overcast::driver::live::{self, RunOptions};
+use overcast::packet::ethernet::MacAddr;
 use overcast::replay::{self, InputSpec, ReplayOptions};
 use overcast::tunnel::{PeerConfig, PeerUrl};
 use std::io::IsTerminal;
@@ -116,7 +117,7 @@ enum Command {
     /// Manage the multicast database of a running switch.
     Mdb {
         #[command(subcommand)]
-        action: FdbAction,
+        action: MdbAction,
     },
     /// Demonstrate pruning (root): hosts in namespaces on an in-process switch,
     /// two join a group, one sends, one leaves; everything is removed at exit.
@@ -158,6 +159,72 @@ enum FdbAction {
         /// Only this port's entries.
         #[arg(long)]
         port: Option<String>,
+        /// Control socket path.
+        #[arg(long, default_value = control::DEFAULT_PATH)]
+        control: PathBuf,
+    },
+    /// Pin a MAC to a port (a static entry: never ages, never moves).
+    Add {
+        /// Station MAC.
+        mac: MacAddr,
+        /// Port name.
+        #[arg(long)]
+        port: String,
+        /// VLAN id (0 = untagged).
+        #[arg(long, default_value_t = 0)]
+        vlan: u16,
+        /// Control socket path.
+        #[arg(long, default_value = control::DEFAULT_PATH)]
+        control: PathBuf,
+    },
+    /// Remove an entry, static or learned.
+    Del {
+        /// Station MAC.
+        mac: MacAddr,
+        /// VLAN id (0 = untagged).
+        #[arg(long, default_value_t = 0)]
+        vlan: u16,
+        /// Control socket path.
+        #[arg(long, default_value = control::DEFAULT_PATH)]
+        control: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum MdbAction {
+    /// Forget learned groups and router ports (static entries stay).
+    Flush {
+        /// Only this port's.
+        #[arg(long)]
+        port: Option<String>,
+        /// Control socket path.
+        #[arg(long, default_value = control::DEFAULT_PATH)]
+        control: PathBuf,
+    },
+    /// Pin a port as a member of a group, whatever IGMP/MLD says.
+    Add {
+        /// The group.
+        group: std::net::IpAddr,
+        /// Port name.
+        #[arg(long)]
+        port: String,
+        /// VLAN id (0 = untagged).
+        #[arg(long, default_value_t = 0)]
+        vlan: u16,
+        /// Control socket path.
+        #[arg(long, default_value = control::DEFAULT_PATH)]
+        control: PathBuf,
+    },
+    /// Remove a static membership.
+    Del {
+        /// The group.
+        group: std::net::IpAddr,
+        /// Port name.
+        #[arg(long)]
+        port: String,
+        /// VLAN id (0 = untagged).
+        #[arg(long, default_value_t = 0)]
+        vlan: u16,
         /// Control socket path.
         #[arg(long, default_value = control::DEFAULT_PATH)]
         control: PathBuf,
@@ -299,11 +366,18 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Fdb {
-            action: FdbAction::Flush { port, control },
-        } => {
-            let data = control::request(&control, &Request::FdbFlush { port })?;
-            println!("removed {} entries", data["removed"]);
+        Command::Fdb { action } => {
+            let (control, req) = match action {
+                FdbAction::Flush { port, control } => (control, Request::FdbFlush { port }),
+                FdbAction::Add {
+                    mac,
+                    port,
+                    vlan,
+                    control,
+                } => (control, Request::FdbAdd { mac, port, vlan }),
+                FdbAction::Del { mac, vlan, control } => (control, Request::FdbDel { mac, vlan }),
+            };
+            println!("{}", control::request(&control, &req)?);
             Ok(())
         }
         Command::Reload { control } => {
@@ -311,11 +385,23 @@ fn main() -> Result<()> {
             println!("reloaded: {data}");
             Ok(())
         }
-        Command::Mdb {
-            action: FdbAction::Flush { port, control },
-        } => {
-            control::request(&control, &Request::MdbFlush { port })?;
-            println!("flushed");
+        Command::Mdb { action } => {
+            let (control, req) = match action {
+                MdbAction::Flush { port, control } => (control, Request::MdbFlush { port }),
+                MdbAction::Add {
+                    group,
+                    port,
+                    vlan,
+                    control,
+                } => (control, Request::MdbAdd { group, port, vlan }),
+                MdbAction::Del {
+                    group,
+                    port,
+                    vlan,
+                    control,
+                } => (control, Request::MdbDel { group, port, vlan }),
+            };
+            println!("{}", control::request(&control, &req)?);
             Ok(())
         }
         Command::Lab { hosts, count } => {

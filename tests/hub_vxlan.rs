@@ -288,3 +288,69 @@ time.sleep(0.5)\"",
         "one MAC learned behind each peer"
     );
 }
+
+#[test]
+fn an_unreachable_peer_and_oversized_frames_are_counted_and_the_rest_keeps_switching() {
+    if !can_run("an_unreachable_peer_and_oversized_frames_are_counted_and_the_rest_keeps_switching")
+    {
+        return;
+    }
+    let hub = Netns::new("H");
+    let ul = Underlay::new(&hub, "10.216.0");
+    let tap = unique("t");
+    // A static peer nobody can route to: every flood towards it fails to send.
+    let oc = Overcast::start_config(
+        &hub,
+        "[[listener]]\nbind = \"0.0.0.0:4789\"\nencap = \"vxlan\"\n\n[[peer]]\nremote = \"192.0.2.1:4789\"\nencap = \"vxlan\"\n",
+        &format!("--tap {tap}"),
+    );
+    let hosts: Vec<Netns> = (0..2).map(|_| Netns::new("v")).collect();
+    for (i, h) in hosts.iter().enumerate() {
+        no_ipv6(h);
+        let local = ul.attach(h, i as u8 + 1);
+        kernel_vxlan(
+            h,
+            42,
+            &local,
+            &ul.hub_ip(),
+            &format!("10.217.0.{}/24", i + 1),
+        );
+    }
+    assert!(
+        hosts[0].ping_within("10.217.0.2", 10),
+        "one dead peer stopped the others"
+    );
+    let port = |name: &str| {
+        oc.show("ports")
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no port {name}"))
+    };
+    let dead = port("vxlan/192.0.2.1");
+    assert!(
+        dead["counters"]["drops"]["tx_error"].as_u64().unwrap() >= 1,
+        "{dead}"
+    );
+
+    // A frame bigger than the underlay can carry is dropped and counted, not
+    // fragmented: a host on a jumbo TAP port sends one to a VXLAN host.
+    let jumbo = Netns::new("j");
+    no_ipv6(&jumbo);
+    move_tap(&hub, &tap, &jumbo, "10.217.0.9/24");
+    jumbo.run(&format!("ip link set {tap} mtu 9000"));
+    assert!(jumbo.ping_within("10.217.0.2", 10));
+    let _ = jumbo.exec("ping -c 2 -W 1 -M do -s 4000 10.217.0.2");
+    let target = port("vxlan/10.216.0.2");
+    assert!(
+        target["counters"]["drops"]["tx_too_big"].as_u64().unwrap() >= 1,
+        "{target}"
+    );
+    assert!(
+        jumbo.pings("10.217.0.2"),
+        "normal traffic stopped after the oversized frames"
+    );
+    assert!(hosts[0].pings("10.217.0.2"));
+}

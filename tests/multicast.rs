@@ -359,3 +359,77 @@ fn querier_yields_to_a_lower_address_and_resumes_when_it_goes_quiet() {
         "resumed after only {took:?}: the other-querier timer was not honoured"
     );
 }
+
+#[test]
+fn static_fdb_and_mdb_entries_are_added_and_removed_at_run_time() {
+    if !can_run("static_fdb_and_mdb_entries_are_added_and_removed_at_run_time") {
+        return;
+    }
+    let lab = TapLab::new(3, Some(FAST), "10.226.0", "27");
+    let oc = &lab.oc;
+    // FDB: pin a MAC, see it static, remove it.
+    let (ok, out) = oc.ctl(&format!("fdb add 02:00:00:00:00:99 --port {}", lab.taps[1]));
+    assert!(ok, "{out}");
+    let fdb = oc.show("fdb");
+    let pinned = fdb
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["mac"] == "02:00:00:00:00:99")
+        .cloned();
+    assert_eq!(
+        pinned.as_ref().map(|e| e["is_static"].clone()),
+        Some(serde_json::json!(true)),
+        "{fdb}"
+    );
+    assert!(oc.ctl("fdb del 02:00:00:00:00:99").0);
+    assert!(!oc.show("fdb").to_string().contains("02:00:00:00:00:99"));
+    assert!(
+        !oc.ctl("fdb add 01:00:5e:00:00:01 --port nope").0,
+        "a bad entry was accepted"
+    );
+
+    // MDB: host 2 never joins 239.9.9.9, yet a static entry sends it the group.
+    sleep_ms(1200);
+    let (ok, out) = oc.ctl(&format!("mdb add 239.9.9.9 --port {}", lab.taps[2]));
+    assert!(ok, "{out}");
+    let mdb = oc.show("mdb");
+    assert!(
+        mdb["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["group"] == "239.9.9.9" && r["reason"] == "static"),
+        "{mdb}"
+    );
+    let send = || {
+        lab.hosts[0].run(&format!(
+            "python3 {} send 239.9.9.9 5000 20 --iface {}",
+            tool("mcast.py"),
+            lab.taps[0]
+        ));
+    };
+    let got = sniff_during(
+        &lab.hosts[2],
+        &lab.taps[2],
+        3,
+        &["--proto", "udp", "--dst", "239.9.9.9"],
+        send,
+    );
+    assert_eq!(got, 20, "the static member did not get the group");
+    assert!(
+        oc.ctl(&format!("mdb del 239.9.9.9 --port {}", lab.taps[2]))
+            .0
+    );
+    let got = sniff_during(
+        &lab.hosts[2],
+        &lab.taps[2],
+        3,
+        &["--proto", "udp", "--dst", "239.9.9.9"],
+        send,
+    );
+    assert_eq!(
+        got, 0,
+        "the group still reached the port after its static entry was removed"
+    );
+}

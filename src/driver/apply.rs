@@ -232,16 +232,34 @@ impl Node {
             }
         }
 
-        // 6. Static FDB entries: drop the old, pin the new.
+        // 6. Static FDB and MDB entries: drop the old, pin the new.
         {
-            let old = self.config.borrow().static_fdb.clone();
+            let old = self.config.borrow().clone();
             let mut core = self.core.borrow_mut();
-            for e in old.iter().filter(|e| !new.static_fdb.contains(e)) {
+            for e in old
+                .static_fdb
+                .iter()
+                .filter(|e| !new.static_fdb.contains(e))
+            {
                 core.fdb_mut().remove(e.vlan, e.mac);
             }
             for e in &new.static_fdb {
                 if let Some(port) = core.port_by_name(&e.port) {
                     core.add_static_fdb(e.vlan, e.mac, port);
+                }
+            }
+            for e in old
+                .static_mdb
+                .iter()
+                .filter(|e| !new.static_mdb.contains(e))
+            {
+                if let Some(port) = core.port_by_name(&e.port) {
+                    core.remove_static_mdb(e.vlan, e.group, port);
+                }
+            }
+            for e in &new.static_mdb {
+                if let Some(port) = core.port_by_name(&e.port) {
+                    core.add_static_mdb(e.vlan, e.group, port)?;
                 }
             }
         }

@@ -35,6 +35,44 @@ pub enum Request {
     },
     /// Re-read the configuration and apply it without a restart.
     Reload,
+    /// Pin a MAC to a port (a static FDB entry).
+    FdbAdd {
+        /// Station MAC.
+        mac: crate::packet::ethernet::MacAddr,
+        /// Port name.
+        port: String,
+        /// VLAN id (0 = untagged).
+        #[serde(default)]
+        vlan: u16,
+    },
+    /// Remove an FDB entry, static or learned.
+    FdbDel {
+        /// Station MAC.
+        mac: crate::packet::ethernet::MacAddr,
+        /// VLAN id (0 = untagged).
+        #[serde(default)]
+        vlan: u16,
+    },
+    /// Pin a port as a member of a group (a static MDB entry).
+    MdbAdd {
+        /// The group.
+        group: std::net::IpAddr,
+        /// Port name.
+        port: String,
+        /// VLAN id (0 = untagged).
+        #[serde(default)]
+        vlan: u16,
+    },
+    /// Remove a static MDB entry.
+    MdbDel {
+        /// The group.
+        group: std::net::IpAddr,
+        /// Port name.
+        port: String,
+        /// VLAN id (0 = untagged).
+        #[serde(default)]
+        vlan: u16,
+    },
     /// Forget learned multicast groups and router ports.
     MdbFlush {
         /// Only this port's.

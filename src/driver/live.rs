@@ -510,6 +510,43 @@ impl Node {
                     Err(e) => e,
                 }
             }
+            Request::FdbAdd { mac, port, vlan } => {
+                let mut core = self.core.borrow_mut();
+                match port_id(&core, Some(port)) {
+                    Ok(Some(id)) if !mac.is_multicast() && !mac.is_zero() => {
+                        core.add_static_fdb(*vlan, *mac, id);
+                        Response::ok(serde_json::json!({ "added": true }))
+                    }
+                    Ok(_) => Response::err(format!("{mac} is not a unicast MAC")),
+                    Err(e) => e,
+                }
+            }
+            Request::FdbDel { mac, vlan } => {
+                let removed = self.core.borrow_mut().fdb_mut().remove(*vlan, *mac);
+                Response::ok(serde_json::json!({ "removed": removed }))
+            }
+            Request::MdbAdd { group, port, vlan } => {
+                let mut core = self.core.borrow_mut();
+                match port_id(&core, Some(port)) {
+                    Ok(Some(id)) => match core.add_static_mdb(*vlan, *group, id) {
+                        Ok(()) => Response::ok(serde_json::json!({ "added": true })),
+                        Err(e) => Response::err(e.to_string()),
+                    },
+                    Ok(None) => Response::err("a port is required"),
+                    Err(e) => e,
+                }
+            }
+            Request::MdbDel { group, port, vlan } => {
+                let mut core = self.core.borrow_mut();
+                match port_id(&core, Some(port)) {
+                    Ok(Some(id)) => {
+                        let removed = core.remove_static_mdb(*vlan, *group, id);
+                        Response::ok(serde_json::json!({ "removed": removed }))
+                    }
+                    Ok(None) => Response::err("a port is required"),
+                    Err(e) => e,
+                }
+            }
             Request::Reload => match self.reload() {
                 Ok(summary) => Response::ok(summary),
                 Err(e) => Response::err(e),

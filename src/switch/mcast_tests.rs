@@ -251,3 +251,27 @@ fn reconfigure_changes_querier_and_timers_and_keeps_learned_groups() {
         "querier back on with a 20 s interval: {v4} IGMP queries in 41 s"
     );
 }
+
+#[test]
+fn static_mdb_entries_receive_a_group_whatever_snooping_says() {
+    let (mut sw, p) = switch(3, None);
+    advance(&mut sw, Instant::from_secs(11));
+    let group = Ipv4Addr::new(239, 7, 7, 7);
+    let t = Instant::from_secs(11);
+    assert!(
+        sw.handle_frame(p[0], &udp_to(group), t).is_empty(),
+        "unregistered: pruned"
+    );
+    sw.add_static_mdb(0, group.into(), p[2]).unwrap();
+    assert_eq!(sw.handle_frame(p[0], &udp_to(group), t), &[p[2]]);
+    let mdb = sw.mdb(t);
+    assert_eq!(
+        (mdb.groups.len(), mdb.groups[0].reason),
+        (1, Reason::Static)
+    );
+    assert!(sw
+        .add_static_mdb(0, Ipv4Addr::new(10, 0, 0, 1).into(), p[2])
+        .is_err());
+    assert!(sw.remove_static_mdb(0, group.into(), p[2]));
+    assert!(sw.handle_frame(p[0], &udp_to(group), t).is_empty());
+}

@@ -23,6 +23,8 @@ pub enum Reason {
     Router,
     /// No querier is known on the VLAN yet, so the group is flooded.
     Flood,
+    /// An operator pinned the port to the group.
+    Static,
 }
 
 /// One (group, port) row.
@@ -128,6 +130,27 @@ impl Switch {
                 });
             }
         }
+        for (vlan, group, port) in self.static_mdb() {
+            let port = name(port);
+            if let Some(row) = groups
+                .iter_mut()
+                .find(|r| r.vlan == vlan && r.group == group && r.port == port)
+            {
+                row.reason = Reason::Static;
+            } else {
+                groups.push(MdbRow {
+                    vlan,
+                    group,
+                    port,
+                    reason: Reason::Static,
+                    filter_mode: None,
+                    compat: None,
+                    timer_ms: None,
+                    sources: Vec::new(),
+                });
+            }
+        }
+        groups.sort_by(|a, b| (a.vlan, a.group, &a.port).cmp(&(b.vlan, b.group, &b.port)));
         let router_ports = st
             .router_ports
             .iter()

@@ -26,7 +26,8 @@ use crate::packet::ethernet::{EthernetFrame, MacAddr};
 use crate::port::PortId;
 use crate::time::Instant;
 use ports::PortTable;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// How often the core sweeps aged FDB entries and idle ports. Lookups and
@@ -90,6 +91,9 @@ pub enum SwitchError {
     /// No such port.
     #[error("no port named {0:?}")]
     NoSuchPort(String),
+    /// A static group entry needs a multicast group.
+    #[error("{0} is not a multicast group")]
+    NotMulticast(IpAddr),
 }
 
 /// Why an egress send failed, as reported back by the driver.
@@ -108,6 +112,8 @@ pub enum TxFailure {
 pub struct Switch {
     ports: PortTable,
     fdb: Fdb,
+    /// Operator-pinned group members: (VLAN, group) → ports that always get it.
+    static_mdb: BTreeMap<(u16, IpAddr), BTreeSet<PortId>>,
     snooper: Snooper,
     mac: MacAddr,
     /// Egress list of the frame being decided; reused so deciding never allocates.
@@ -123,6 +129,7 @@ impl Switch {
         Switch {
             ports: PortTable::default(),
             fdb: Fdb::new(cfg.fdb),
+            static_mdb: BTreeMap::new(),
             snooper: Snooper::new(cfg.snoop, link_local_from_mac(cfg.mac.0)),
             mac: cfg.mac,
             egress: Vec::with_capacity(64),
@@ -177,6 +184,10 @@ impl Switch {
         if self.ports.remove(port).is_some() {
             self.fdb.remove_port(port);
             self.snooper.remove_port(port);
+            self.static_mdb.retain(|_, ports| {
+                ports.remove(&port);
+                !ports.is_empty()
+            });
         }
     }
 
@@ -223,6 +234,46 @@ impl Switch {
     /// Snooping state, for operator commands (flush).
     pub fn snooper_mut(&mut self) -> &mut Snooper {
         &mut self.snooper
+    }
+
+    /// Pin `port` as a member of `group` in `vlan`: it gets the group's
+    /// traffic whatever IGMP/MLD says, until removed (like `bridge mdb add … permanent`).
+    pub fn add_static_mdb(
+        &mut self,
+        vlan: u16,
+        group: IpAddr,
+        port: PortId,
+    ) -> Result<(), SwitchError> {
+        if !group.is_multicast() {
+            return Err(SwitchError::NotMulticast(group));
+        }
+        if self.ports.get(port).is_none() {
+            return Err(SwitchError::NoSuchPort(port.to_string()));
+        }
+        self.static_mdb
+            .entry((vlan, group))
+            .or_default()
+            .insert(port);
+        Ok(())
+    }
+
+    /// Remove a pinned membership; returns whether it existed.
+    pub fn remove_static_mdb(&mut self, vlan: u16, group: IpAddr, port: PortId) -> bool {
+        let Some(ports) = self.static_mdb.get_mut(&(vlan, group)) else {
+            return false;
+        };
+        let removed = ports.remove(&port);
+        if ports.is_empty() {
+            self.static_mdb.remove(&(vlan, group));
+        }
+        removed
+    }
+
+    /// Pinned memberships, in (VLAN, group, port) order.
+    pub fn static_mdb(&self) -> impl Iterator<Item = (u16, IpAddr, PortId)> + '_ {
+        self.static_mdb
+            .iter()
+            .flat_map(|(&(vlan, group), ports)| ports.iter().map(move |p| (vlan, group, *p)))
     }
 
     /// The forwarding database (read-only).
@@ -343,6 +394,11 @@ impl Switch {
         {
             McastEgress::Flood => self.flood(ingress),
             McastEgress::Ports => {
+                if let Some(pinned) = self.static_mdb.get(&(vlan, group)) {
+                    self.egress.extend(pinned.iter().copied());
+                    self.egress.sort_unstable();
+                    self.egress.dedup();
+                }
                 self.keep_up_ports(ingress);
                 if self.egress.is_empty() {
                     return Err(DropReason::Pruned);

@@ -13,7 +13,8 @@
 //! consistent with accepting reports sent anywhere (RFC 4541 §2.1.1).
 
 use super::code;
-use crate::igmp::repr::{GroupRecord, Message, Query, QueryToSend, RecordType, Version};
+use super::records::{self, Width};
+use crate::igmp::repr::{Message, Query, QueryToSend, Version};
 use crate::packet::checksum::{self, Checksum};
 use crate::packet::ipv4::Ipv4Packet;
 use crate::packet::WireError;
@@ -44,8 +45,6 @@ pub const ALL_SNOOPERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 106);
 pub const HEADER_LEN: usize = 8;
 /// Length of an IGMPv3 query without sources (RFC 3376 §4.1).
 pub const V3_QUERY_LEN: usize = 12;
-/// Length of an IGMPv3 group record without sources or aux data (RFC 3376 §4.2.4).
-pub const RECORD_HEADER_LEN: usize = 8;
 
 /// Byte offsets (RFC 2236 §2, RFC 3376 §4.1 and §4.2).
 mod field {
@@ -60,11 +59,6 @@ mod field {
     pub const NUM_SOURCES: usize = 10;
     /// IGMPv3 report, in the common header.
     pub const NUM_RECORDS: usize = 6;
-    /// Group record header.
-    pub const REC_TYPE: usize = 0;
-    pub const REC_AUX_WORDS: usize = 1;
-    pub const REC_NUM_SOURCES: usize = 2;
-    pub const REC_GROUP: usize = 4;
 }
 
 /// S flag and QRV in the IGMPv3 query flags byte (RFC 3376 §4.1.5, §4.1.6).
@@ -165,35 +159,8 @@ fn parse_query(source: Ipv4Addr, msg: &[u8], hdr: &[u8; HEADER_LEN]) -> Result<M
 /// report never applies half of itself.
 fn parse_v3_report(msg: &[u8], hdr: &[u8; HEADER_LEN]) -> Result<Message, WireError> {
     let count = u16::from_be_bytes([hdr[field::NUM_RECORDS], hdr[field::NUM_RECORDS + 1]]);
-    let mut rest = msg.get(HEADER_LEN..).ok_or(WireError::Truncated)?;
-    // Capacity from what the bytes can hold, not from the claimed count.
-    let mut records = Vec::with_capacity(usize::from(count).min(rest.len() / RECORD_HEADER_LEN));
-    for _ in 0..count {
-        let (rec, tail) = rest
-            .split_first_chunk::<RECORD_HEADER_LEN>()
-            .ok_or(WireError::Truncated)?;
-        let num_sources = usize::from(u16::from_be_bytes([
-            rec[field::REC_NUM_SOURCES],
-            rec[field::REC_NUM_SOURCES + 1],
-        ]));
-        let aux_len = usize::from(rec[field::REC_AUX_WORDS]) * 4;
-        let (sources, tail) = tail
-            .split_at_checked(num_sources * 4)
-            .ok_or(WireError::Truncated)?;
-        rest = tail.get(aux_len..).ok_or(WireError::Truncated)?;
-        let group = ipv4_at(rec, field::REC_GROUP);
-        let Some(record_type) = RecordType::from_wire(rec[field::REC_TYPE]) else {
-            continue;
-        };
-        if !group.is_multicast() {
-            continue;
-        }
-        records.push(GroupRecord {
-            record_type,
-            group: group.into(),
-            sources: addresses(sources),
-        });
-    }
+    let rest = msg.get(HEADER_LEN..).ok_or(WireError::Truncated)?;
+    let records = records::parse(rest, count, Width::V4)?;
     Ok(Message::ReportV3 {
         version: Version::IgmpV3,
         records,
@@ -229,11 +196,7 @@ fn ipv4_at<const N: usize>(buf: &[u8; N], at: usize) -> Ipv4Addr {
 }
 
 fn addresses(bytes: &[u8]) -> Vec<IpAddr> {
-    bytes
-        .chunks_exact(4)
-        .filter_map(|c| <[u8; 4]>::try_from(c).ok())
-        .map(|a| IpAddr::V4(Ipv4Addr::from(a)))
-        .collect()
+    Width::V4.addresses(bytes)
 }
 
 /// Most sources an IGMPv3 query carries: what fits a 1500-byte IP packet
@@ -311,6 +274,7 @@ pub fn emit_query(q: &QueryToSend, group: Ipv4Addr, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::igmp::repr::{GroupRecord, RecordType};
     use crate::packet::ipv4::{Ipv4Repr, PROTO_IGMP};
 
     fn v4(s: &str) -> IpAddr {

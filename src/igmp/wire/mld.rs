@@ -9,7 +9,8 @@
 //! destination (see `igmp.rs`).
 
 use super::code;
-use crate::igmp::repr::{GroupRecord, Message, Query, QueryToSend, RecordType, Version};
+use super::records::{self, Width};
+use crate::igmp::repr::{Message, Query, QueryToSend, Version};
 use crate::packet::checksum;
 use crate::packet::ipv6::{Ipv6Packet, NH_ICMPV6};
 use crate::packet::WireError;
@@ -40,8 +41,6 @@ pub const V1_LEN: usize = 24;
 pub const V2_QUERY_LEN: usize = 28;
 /// Length of the MLDv2 report header before its records (RFC 3810 §5.2).
 pub const V2_REPORT_HEADER_LEN: usize = 8;
-/// Length of an MLDv2 address record without sources or aux data (RFC 3810 §5.2).
-pub const RECORD_HEADER_LEN: usize = 20;
 /// Most sources an MLDv2 query carries: what fits a 1500-byte IPv6 packet
 /// with the 8-byte Hop-by-Hop header, (1500 − 40 − 8 − 28) / 16. RFC 3810
 /// §5.1.10 bounds the list by the MTU; a querier must split larger sets.
@@ -61,11 +60,6 @@ mod field {
     pub const NUM_SOURCES: usize = 26;
     /// MLDv2 report header.
     pub const NUM_RECORDS: usize = 6;
-    /// Address record header.
-    pub const REC_TYPE: usize = 0;
-    pub const REC_AUX_WORDS: usize = 1;
-    pub const REC_NUM_SOURCES: usize = 2;
-    pub const REC_ADDRESS: usize = 4;
 }
 
 /// S flag and QRV in the MLDv2 query flags byte (RFC 3810 §5.1.7, §5.1.8).
@@ -191,37 +185,11 @@ fn v1_group(icmp: &[u8]) -> Result<IpAddr, WireError> {
 /// Records in order, unknown types and non-multicast addresses skipped by
 /// their own lengths (RFC 3810 §5.2.12); all-or-nothing on bad counts.
 fn parse_v2_report(icmp: &[u8]) -> Result<Message, WireError> {
-    let (hdr, mut rest) = icmp
+    let (hdr, rest) = icmp
         .split_first_chunk::<V2_REPORT_HEADER_LEN>()
         .ok_or(WireError::Truncated)?;
     let count = u16::from_be_bytes([hdr[field::NUM_RECORDS], hdr[field::NUM_RECORDS + 1]]);
-    let mut records = Vec::with_capacity(usize::from(count).min(rest.len() / RECORD_HEADER_LEN));
-    for _ in 0..count {
-        let (rec, tail) = rest
-            .split_first_chunk::<RECORD_HEADER_LEN>()
-            .ok_or(WireError::Truncated)?;
-        let num_sources = usize::from(u16::from_be_bytes([
-            rec[field::REC_NUM_SOURCES],
-            rec[field::REC_NUM_SOURCES + 1],
-        ]));
-        let aux_len = usize::from(rec[field::REC_AUX_WORDS]) * 4;
-        let (sources, tail) = tail
-            .split_at_checked(num_sources * 16)
-            .ok_or(WireError::Truncated)?;
-        rest = tail.get(aux_len..).ok_or(WireError::Truncated)?;
-        let group = ipv6_at(rec, field::REC_ADDRESS);
-        let Some(record_type) = RecordType::from_wire(rec[field::REC_TYPE]) else {
-            continue;
-        };
-        if !group.is_multicast() {
-            continue;
-        }
-        records.push(GroupRecord {
-            record_type,
-            group: group.into(),
-            sources: addresses(sources),
-        });
-    }
+    let records = records::parse(rest, count, Width::V6)?;
     Ok(Message::ReportV3 {
         version: Version::MldV2,
         records,
@@ -235,11 +203,7 @@ fn ipv6_at<const N: usize>(buf: &[u8; N], at: usize) -> Ipv6Addr {
 }
 
 fn addresses(bytes: &[u8]) -> Vec<IpAddr> {
-    bytes
-        .chunks_exact(16)
-        .filter_map(|c| <[u8; 16]>::try_from(c).ok())
-        .map(|a| IpAddr::V6(Ipv6Addr::from(a)))
-        .collect()
+    Width::V6.addresses(bytes)
 }
 
 /// The sources [`emit_query`] encodes: IPv6 ones, at most [`MAX_QUERY_SOURCES`], MLDv2 only.
@@ -323,6 +287,7 @@ pub fn emit_query(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::igmp::repr::{GroupRecord, RecordType};
     use crate::packet::ipv6::{Ipv6Repr, NH_HOP_BY_HOP};
 
     fn v6(s: &str) -> IpAddr {

@@ -12,6 +12,7 @@ pub mod code;
 pub mod emit;
 pub mod igmp;
 pub mod mld;
+mod records;
 
 pub use emit::{emit_query, link_local_from_mac, multicast_mac};
 
