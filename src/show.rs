@@ -49,10 +49,7 @@ fn secs(ms: &Value) -> String {
 
 /// `show fdb`.
 pub fn fdb(data: &Value) -> String {
-    let rows: Vec<Vec<String>> = data
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or(&[])
+    let rows: Vec<Vec<String>> = arr(data)
         .iter()
         .map(|e| {
             vec![
@@ -72,10 +69,7 @@ pub fn fdb(data: &Value) -> String {
 
 /// `show ports`.
 pub fn ports(data: &Value) -> String {
-    let rows: Vec<Vec<String>> = data
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or(&[])
+    let rows: Vec<Vec<String>> = arr(data)
         .iter()
         .map(|p| {
             let c = &p["counters"];
@@ -107,10 +101,7 @@ pub fn ports(data: &Value) -> String {
 
 /// `show peers`.
 pub fn peers(data: &Value) -> String {
-    let rows: Vec<Vec<String>> = data
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or(&[])
+    let rows: Vec<Vec<String>> = arr(data)
         .iter()
         .map(|p| {
             let macs: Vec<String> = p["macs"]
@@ -141,11 +132,7 @@ pub fn peers(data: &Value) -> String {
 /// `show counters`: per-port traffic and every non-zero drop reason.
 pub fn counters(data: &Value) -> String {
     let mut rows = Vec::new();
-    for p in data["switch"]["ports"]
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or(&[])
-    {
+    for p in arr(&data["switch"]["ports"]) {
         let c = &p["counters"];
         let drops: Vec<String> = c["drops"]
             .as_object()
@@ -180,11 +167,7 @@ pub fn counters(data: &Value) -> String {
         ],
         &rows,
     );
-    for l in data["listeners"]
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or(&[])
-    {
+    for l in arr(&data["listeners"]) {
         out.push_str(&format!(
             "\nlistener {} ({} {}): {}\n",
             s(&l["name"]),

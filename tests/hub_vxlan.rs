@@ -92,17 +92,7 @@ fn kernel_vxlan_hosts_and_a_raw_edge_share_one_domain_through_the_default_hub() 
     no_ipv6(&edge);
     let edge_ul = ul.attach(&edge, 9);
     let tap = unique("t");
-    let _edge_oc = Overcast::start(
-        &edge,
-        &format!("--tap {tap} --peer raw://{}:4800", ul.hub_ip()),
-    );
-    let end = std::time::Instant::now() + Duration::from_secs(10);
-    while !edge.exec(&format!("ip link show {tap}")).status.success() {
-        assert!(std::time::Instant::now() < end, "edge TAP never appeared");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    edge.run(&format!("ip addr add 10.211.0.9/24 dev {tap}"));
-    edge.run(&format!("ip link set {tap} up"));
+    let _edge_oc = raw_edge(&edge, &tap, &ul.hub_ip(), "10.211.0.9/24");
     assert!(
         edge.ping_within(overlay[0], 10),
         "the raw edge cannot ping a VXLAN host"

@@ -121,17 +121,7 @@ fn tcp_hub_to_hub_between_vxlan_hosts_and_from_an_offload_edge() {
     no_ipv6(&edge);
     ul.attach(&edge, 9);
     let tap = unique("t");
-    let edge_oc = Overcast::start(
-        &edge,
-        &format!("--tap {tap} --peer raw://{}:4800", ul.hub_ip()),
-    );
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !edge.exec(&format!("ip link show {tap}")).status.success() {
-        assert!(std::time::Instant::now() < end, "edge TAP never appeared");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    edge.run(&format!("ip addr add 10.244.0.9/24 dev {tap}"));
-    edge.run(&format!("ip link set {tap} up"));
+    let edge_oc = raw_edge(&edge, &tap, &ul.hub_ip(), "10.244.0.9/24");
     assert!(edge.ping_within("10.244.0.1", 10));
     let (sent, got) = transfer(&edge, &hosts[0], "10.244.0.1", 16 << 20);
     assert_eq!(sent, got, "edge to VXLAN host: TCP data differs");

@@ -272,13 +272,27 @@ impl Drop for TempDir {
     }
 }
 
-/// Wait until a TAP exists in `ns`, then move it into `host` and address it.
-pub fn move_tap(sw: &Netns, tap: &str, host: &Netns, addr: &str) {
+/// Wait until interface `dev` exists in `ns` (a TAP overcast opens or creates).
+pub fn wait_link(ns: &Netns, dev: &str) {
     let end = Instant::now() + Duration::from_secs(10);
-    while !sw.exec(&format!("ip link show {tap}")).status.success() {
-        assert!(Instant::now() < end, "TAP {tap} never appeared");
+    while !ns.exec(&format!("ip link show {dev}")).status.success() {
+        assert!(Instant::now() < end, "{dev} never appeared in {}", ns.name);
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// An overcast edge in `ns` with TAP `tap`, addressed `addr`, on a raw tunnel to `hub_ip`.
+pub fn raw_edge(ns: &Netns, tap: &str, hub_ip: &str, addr: &str) -> Overcast {
+    let oc = Overcast::start(ns, &format!("--tap {tap} --peer raw://{hub_ip}:4800"));
+    wait_link(ns, tap);
+    ns.run(&format!("ip addr add {addr} dev {tap}"));
+    ns.run(&format!("ip link set {tap} up"));
+    oc
+}
+
+/// Wait until a TAP exists in `ns`, then move it into `host` and address it.
+pub fn move_tap(sw: &Netns, tap: &str, host: &Netns, addr: &str) {
+    wait_link(sw, tap);
     run(&format!(
         "ip -n {} link set {tap} netns {}",
         sw.name, host.name
