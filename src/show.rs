@@ -167,13 +167,40 @@ pub fn counters(data: &Value) -> String {
         ],
         &rows,
     );
-    for l in arr(&data["listeners"]) {
-        out.push_str(&format!(
-            "\nlistener {} ({} {}): {}\n",
-            s(&l["name"]),
-            s(&l["encap"]),
-            s(&l["bind"]),
-            l["counters"]
+    let listeners: Vec<Vec<String>> = arr(&data["listeners"])
+        .iter()
+        .map(|l| {
+            let c = &l["counters"];
+            let drops: Vec<String> = c
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(k, v)| {
+                            k.starts_with("drop_") && v.as_u64().is_some_and(|n| n > 0)
+                        })
+                        .map(|(k, v)| format!("{}={v}", k.trim_start_matches("drop_")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            vec![
+                s(&l["name"]),
+                format!("{} {}", s(&l["encap"]), s(&l["bind"])),
+                s(&c["rx_datagrams"]),
+                s(&c["peers_admitted"]),
+                s(&c["peers_expired"]),
+                if drops.is_empty() {
+                    "-".into()
+                } else {
+                    drops.join(" ")
+                },
+            ]
+        })
+        .collect();
+    if !listeners.is_empty() {
+        out.push('\n');
+        out.push_str(&table(
+            &["LISTENER", "SOCKET", "RX", "ADMITTED", "EXPIRED", "DROPS"],
+            &listeners,
         ));
     }
     out
