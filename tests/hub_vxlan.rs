@@ -34,15 +34,8 @@ fn kernel_vxlan_hosts_and_a_raw_edge_share_one_domain_through_the_default_hub() 
     // The hub with no config at all: its built-in defaults.
     let oc = Overcast::start(&hub, "");
 
-    let hosts: Vec<Netns> = (0..3).map(|_| Netns::new("v")).collect();
+    let (hosts, underlay) = ul.vxlan_hosts(3, "10.211.0");
     let overlay = ["10.211.0.1", "10.211.0.2", "10.211.0.3"];
-    let mut underlay = Vec::new();
-    for (i, h) in hosts.iter().enumerate() {
-        no_ipv6(h);
-        let local = ul.attach(h, i as u8 + 1);
-        kernel_vxlan(h, 42, &local, &ul.hub_ip(), &format!("{}/24", overlay[i]));
-        underlay.push(local);
-    }
     for (i, host) in hosts.iter().enumerate() {
         for (j, ip) in overlay.iter().enumerate() {
             if i != j {
@@ -201,18 +194,7 @@ fn idle_dynamic_peers_expire_with_their_macs() {
         "#,
         "",
     );
-    let hosts: Vec<Netns> = (0..2).map(|_| Netns::new("v")).collect();
-    for (i, h) in hosts.iter().enumerate() {
-        no_ipv6(h);
-        let local = ul.attach(h, i as u8 + 1);
-        kernel_vxlan(
-            h,
-            42,
-            &local,
-            &ul.hub_ip(),
-            &format!("10.215.0.{}/24", i + 1),
-        );
-    }
+    let (hosts, _) = ul.vxlan_hosts(2, "10.215.0");
     assert!(hosts[0].ping_within("10.215.0.2", 10));
     assert_eq!(peer_names(&oc).len(), 2);
     // Silence: both peers and their FDB entries go after the idle timeout.
@@ -294,18 +276,7 @@ fn an_unreachable_peer_and_oversized_frames_are_counted_and_the_rest_keeps_switc
         "[[listener]]\nbind = \"0.0.0.0:4789\"\nencap = \"vxlan\"\n\n[[peer]]\nremote = \"192.0.2.1:4789\"\nencap = \"vxlan\"\n",
         &format!("--tap {tap}"),
     );
-    let hosts: Vec<Netns> = (0..2).map(|_| Netns::new("v")).collect();
-    for (i, h) in hosts.iter().enumerate() {
-        no_ipv6(h);
-        let local = ul.attach(h, i as u8 + 1);
-        kernel_vxlan(
-            h,
-            42,
-            &local,
-            &ul.hub_ip(),
-            &format!("10.217.0.{}/24", i + 1),
-        );
-    }
+    let (hosts, _) = ul.vxlan_hosts(2, "10.217.0");
     assert!(
         hosts[0].ping_within("10.217.0.2", 10),
         "one dead peer stopped the others"

@@ -22,43 +22,19 @@ fn sleep_ms(ms: u64) {
 /// `count` datagrams; returns what hosts 0 and 1 received and what host 3's
 /// interface saw of the group's traffic.
 fn members_vs_bystander(lab: &TapLab, group: &str, count: u32) -> (u64, u64, u64) {
-    let dir = TempDir::new();
     let mut receivers = Vec::new();
     for i in 0..2 {
-        let ready = dir.path().join(format!("r{i}"));
-        let r = ready.to_str().unwrap().to_string();
-        receivers.push(lab.spawn(
+        receivers.push(lab.spawn_ready(
             i,
             "mcast.py",
-            &[
-                "recv",
-                group,
-                "5000",
-                "6",
-                "--iface",
-                &lab.taps[i],
-                "--ready",
-                &r,
-            ],
+            &["recv", group, "5000", "6", "--iface", &lab.taps[i]],
         ));
-        wait_file(&ready);
     }
-    let sniff_ready = dir.path().join("s");
-    let sniffer = lab.spawn(
+    let sniffer = lab.spawn_ready(
         3,
         "sniff.py",
-        &[
-            &lab.taps[3],
-            "5",
-            "--proto",
-            "udp",
-            "--dst",
-            group,
-            "--ready",
-            sniff_ready.to_str().unwrap(),
-        ],
+        &[&lab.taps[3], "5", "--proto", "udp", "--dst", group],
     );
-    wait_file(&sniff_ready);
     // Let the unsolicited reports arrive and the querier's pruning start.
     sleep_ms(1500);
     lab.hosts[2].run(&format!(
@@ -116,13 +92,11 @@ fn igmpv3_source_specific_members_get_only_their_sources() {
     }
     let lab = TapLab::new(4, Some(FAST), "10.222.0", "24");
     sleep_ms(1200);
-    let dir = TempDir::new();
     let group = "232.1.1.1";
     // Host 0 wants the group from host 2 only; host 1 from host 3 only.
     let mut joins = Vec::new();
     for (i, source) in [(0usize, 2usize), (1, 3)] {
-        let ready = dir.path().join(format!("j{i}"));
-        joins.push(lab.spawn(
+        joins.push(lab.spawn_ready(
             i,
             "mcast.py",
             &[
@@ -134,17 +108,13 @@ fn igmpv3_source_specific_members_get_only_their_sources() {
                 &lab.taps[i],
                 "--source",
                 &lab.ips[source],
-                "--ready",
-                ready.to_str().unwrap(),
             ],
         ));
-        wait_file(&ready);
     }
     // What actually reaches each member's interface, by source (the socket itself filters too).
     let mut sniffers = Vec::new();
     for (i, other) in [(0usize, 3usize), (1, 2)] {
-        let ready = dir.path().join(format!("s{i}"));
-        sniffers.push(lab.spawn(
+        sniffers.push(lab.spawn_ready(
             i,
             "sniff.py",
             &[
@@ -156,11 +126,8 @@ fn igmpv3_source_specific_members_get_only_their_sources() {
                 group,
                 "--src",
                 &lab.ips[other],
-                "--ready",
-                ready.to_str().unwrap(),
             ],
         ));
-        wait_file(&ready);
     }
     sleep_ms(1500);
     for sender in [2, 3] {
@@ -199,26 +166,13 @@ fn own_querier_keeps_members_alive_past_gmi_and_a_leave_stops_traffic_quickly() 
     }
     let lab = TapLab::new(3, Some(FAST), "10.223.0", "25");
     sleep_ms(1200);
-    let dir = TempDir::new();
     let group = "239.2.2.2";
-    let stay_ready = dir.path().join("stay");
-    let stay = lab.spawn(
+    let stay = lab.spawn_ready(
         0,
         "mcast.py",
-        &[
-            "recv",
-            group,
-            "5000",
-            "14",
-            "--iface",
-            &lab.taps[0],
-            "--ready",
-            stay_ready.to_str().unwrap(),
-        ],
+        &["recv", group, "5000", "14", "--iface", &lab.taps[0]],
     );
-    wait_file(&stay_ready);
-    let leave_ready = dir.path().join("leave");
-    let leaver = lab.spawn(
+    let leaver = lab.spawn_ready(
         1,
         "mcast.py",
         &[
@@ -230,11 +184,8 @@ fn own_querier_keeps_members_alive_past_gmi_and_a_leave_stops_traffic_quickly() 
             &lab.taps[1],
             "--leave-after",
             "4",
-            "--ready",
-            leave_ready.to_str().unwrap(),
         ],
     );
-    wait_file(&leave_ready);
     sleep_ms(1000);
     // 12 s of traffic, well past the 5 s Group Membership Interval: only our queries keep it alive.
     let sender = lab.spawn(
@@ -253,22 +204,11 @@ fn own_querier_keeps_members_alive_past_gmi_and_a_leave_stops_traffic_quickly() 
     );
     // The leave happens 4 s after host 1 joined; allow 1.5 s (LMQT is 1 s), then watch its port.
     sleep_ms(4000);
-    let after_ready = dir.path().join("after");
-    let after_leave = lab.spawn(
+    let after_leave = lab.spawn_ready(
         1,
         "sniff.py",
-        &[
-            &lab.taps[1],
-            "6",
-            "--proto",
-            "udp",
-            "--dst",
-            group,
-            "--ready",
-            after_ready.to_str().unwrap(),
-        ],
+        &[&lab.taps[1], "6", "--proto", "udp", "--dst", group],
     );
-    wait_file(&after_ready);
     let _ = sender.wait_with_output();
     let kept = count_of(stay);
     let leftover = count_of(after_leave);

@@ -96,17 +96,8 @@ fn tcp_hub_to_hub_between_vxlan_hosts_and_from_an_offload_edge() {
     let hub = Netns::new("H");
     let ul = Underlay::new(&hub, "10.243.0");
     let _oc = Overcast::start(&hub, "");
-    let hosts: Vec<Netns> = (0..2).map(|_| Netns::new("v")).collect();
-    for (i, h) in hosts.iter().enumerate() {
-        no_ipv6(h);
-        let local = ul.attach(h, i as u8 + 1);
-        kernel_vxlan(
-            h,
-            42,
-            &local,
-            &ul.hub_ip(),
-            &format!("10.244.0.{}/24", i + 1),
-        );
+    let (hosts, _) = ul.vxlan_hosts(2, "10.244.0");
+    for h in &hosts {
         h.run("ethtool -K vx0 tx off");
     }
     assert!(hosts[0].ping_within("10.244.0.2", 10));

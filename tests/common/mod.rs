@@ -341,6 +341,27 @@ impl Underlay {
         format!("{}.254", self.prefix)
     }
 
+    /// `n` hosts with IPv6 off, host i at `<prefix>.<i+1>` on this LAN and at
+    /// `<overlay>.<i+1>/24` on a kernel VXLAN device (VNI 42) towards the hub.
+    /// Returns the hosts and their underlay addresses.
+    pub fn vxlan_hosts(&self, n: usize, overlay: &str) -> (Vec<Netns>, Vec<String>) {
+        let hosts: Vec<Netns> = (0..n).map(|_| Netns::new("v")).collect();
+        let mut underlay = Vec::new();
+        for (i, h) in hosts.iter().enumerate() {
+            no_ipv6(h);
+            let local = self.attach(h, i as u8 + 1);
+            kernel_vxlan(
+                h,
+                42,
+                &local,
+                &self.hub_ip(),
+                &format!("{overlay}.{}/24", i + 1),
+            );
+            underlay.push(local);
+        }
+        (hosts, underlay)
+    }
+
     /// Give `host` the interface `ul0` at `<prefix>.<n>` on this LAN.
     pub fn attach(&self, host: &Netns, n: u8) -> String {
         let outer = unique("u");
@@ -457,6 +478,19 @@ impl TapLab {
             ip6s,
             oc,
         }
+    }
+
+    /// Start a python helper in host `i` with `--ready FLAG` and wait until it
+    /// says it is ready (joined, or listening); returns the child.
+    pub fn spawn_ready(&self, i: usize, tool_name: &str, args: &[&str]) -> Child {
+        let flag = std::env::temp_dir().join(unique("r"));
+        let flag_arg = flag.to_string_lossy().into_owned();
+        let mut all = args.to_vec();
+        all.extend(["--ready", flag_arg.as_str()]);
+        let child = self.spawn(i, tool_name, &all);
+        wait_file(&flag);
+        let _ = std::fs::remove_file(&flag);
+        child
     }
 
     /// Start a python helper in host `i` in the background; returns the child.
