@@ -238,6 +238,7 @@ impl Sample {
                     ("wrong_vni", c.drop_wrong_vni),
                     ("not_allowed", c.drop_not_allowed),
                     ("peer_limit", c.drop_peer_limit),
+                    ("truncated", c.drop_truncated),
                 ]
                 .map(|(reason, n)| {
                     (

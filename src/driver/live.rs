@@ -9,6 +9,7 @@ use super::clock::Clock;
 use super::control::{self, Request, Response};
 use super::reactor;
 use super::tap::Tap;
+use super::train::Train;
 use super::udp::{self, FanoutScratch, RxBatch, SendOutcome};
 use crate::config::Config;
 use crate::packet::gso::{self, Segments};
@@ -147,6 +148,10 @@ pub(super) struct ListenerIo {
     pub(super) state: RefCell<Listener>,
     header: RefCell<Vec<u8>>,
     scratch: RefCell<FanoutScratch>,
+    /// The kernel takes `UDP_SEGMENT` on this socket, so trains are used.
+    gso: bool,
+    /// Frames for one peer waiting for the end of the batch.
+    train: RefCell<Train>,
     last_refusal_log: Cell<Option<Instant>>,
     stop: Notify,
 }
@@ -158,8 +163,11 @@ impl ListenerIo {
         cfg: ListenerConfig,
     ) -> io::Result<Self> {
         let state = Listener::new(cfg);
+        let gso = udp::supports_gso(&sock);
         Ok(ListenerIo {
             slot,
+            gso,
+            train: RefCell::new(Train::default()),
             sock: reactor::register(sock, Interest::READABLE)?,
             header: RefCell::new(state.encap_header().map(|h| h.to_vec()).unwrap_or_default()),
             state: RefCell::new(state),
@@ -291,8 +299,9 @@ impl Node {
 
     /// Write a frame to each port. Offload TAPs take it as it came (a 64 KB
     /// super-frame stays one write); tunnel peers and plain TAPs get complete
-    /// frames, segmented and checksummed once for all of them, and tunnel
-    /// peers are batched per listener.
+    /// frames, segmented and checksummed once for all of them. A frame for
+    /// one tunnel peer joins that listener's train (one GSO send per run of
+    /// frames to the same peer); a flood to several peers is one `sendmmsg`.
     fn send(&self, ports: &[PortId], pkt: Packet<'_>) {
         let table = self.egress.borrow();
         let listeners = self.listeners.borrow();
@@ -402,22 +411,42 @@ impl Node {
             let Some(lio) = listeners.get(l).and_then(Option::as_ref) else {
                 continue;
             };
+            let header = lio.header.borrow();
+            let mut train = lio.train.borrow_mut();
+            if let ([dest], [port], true) = (&out.addrs[..], &out.ports[..], lio.gso) {
+                if !train.push(*dest, *port, &header, frame) {
+                    flush_train(lio, &mut train, failures);
+                    train.push(*dest, *port, &header, frame);
+                }
+                continue;
+            }
+            // A peer's earlier frames leave before this flood, in order.
+            flush_train(lio, &mut train, failures);
             udp::send_fanout(
                 lio.sock.get_ref(),
                 &mut lio.scratch.borrow_mut(),
-                &lio.header.borrow(),
+                &header,
                 frame,
                 &out.addrs,
-                |i, outcome| match outcome {
-                    SendOutcome::Sent => {}
-                    SendOutcome::TooBig => failures.push((out.ports[i], TxFailure::TooBig)),
-                    SendOutcome::Failed => failures.push((out.ports[i], TxFailure::Error)),
-                },
+                |i, outcome| failures.extend(tx_failure(outcome).map(|f| (out.ports[i], f))),
             );
         }
     }
 
-    /// After a batch: send what the core originated, apply its events, re-arm the timer.
+    /// Send every listener's waiting train and record what failed.
+    fn flush_trains(&self) {
+        let mut failures = self.tx_failures.borrow_mut();
+        for lio in self.listeners.borrow().iter().flatten() {
+            flush_train(lio, &mut lio.train.borrow_mut(), &mut failures);
+        }
+        let mut core = self.core.borrow_mut();
+        for (port, failure) in failures.drain(..) {
+            core.record_tx_failure(port, failure);
+        }
+    }
+
+    /// After a batch: send what the core originated and the waiting trains,
+    /// apply the core's events, re-arm the timer.
     fn after_batch(&self) {
         loop {
             let tx = self.core.borrow_mut().poll_transmit();
@@ -428,6 +457,7 @@ impl Node {
                 core.record_tx_failure(port, failure);
             }
         }
+        self.flush_trains();
         loop {
             let event = self.core.borrow_mut().poll_event();
             match event {
@@ -687,6 +717,24 @@ fn send_tap(tap: &TapPort, head: &[u8], tail: Option<&[u8]>) -> io::Result<()> {
 }
 
 /// Errors after which a TAP descriptor is useless: the device is gone.
+/// Send a listener's waiting train, collecting what failed.
+fn flush_train(lio: &ListenerIo, train: &mut Train, failures: &mut Vec<(PortId, TxFailure)>) {
+    train.flush(lio.sock.get_ref(), |port, outcome, datagrams| {
+        if let Some(f) = tx_failure(outcome) {
+            failures.extend(std::iter::repeat_n((port, f), datagrams));
+        }
+    });
+}
+
+/// How a send outcome is counted on the port.
+fn tx_failure(outcome: SendOutcome) -> Option<TxFailure> {
+    match outcome {
+        SendOutcome::Sent => None,
+        SendOutcome::TooBig => Some(TxFailure::TooBig),
+        SendOutcome::Failed => Some(TxFailure::Error),
+    }
+}
+
 fn is_fatal(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
@@ -932,6 +980,7 @@ pub(super) async fn listener_task(node: Rc<Node>, lio: Rc<ListenerIo>) {
             match batch.recv(lio.sock.get_ref()) {
                 Ok(_) => {
                     let now = node.clock.now();
+                    lio.state.borrow_mut().count_truncated(batch.truncated());
                     for (src, datagram) in batch.iter() {
                         node.on_datagram(&lio, src, datagram, now);
                     }

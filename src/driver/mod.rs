@@ -11,4 +11,5 @@ pub mod control;
 pub mod live;
 pub mod reactor;
 pub mod tap;
+mod train;
 pub mod udp;

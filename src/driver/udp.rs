@@ -2,6 +2,9 @@
 //!
 //! A flood to N peers of one listener is one `sendmmsg` with N messages,
 //! each a gather of [encapsulation header, frame], so the frame is never copied.
+//! Receive asks for UDP GRO: where the kernel coalesces a train of datagrams
+//! from one sender (a NIC or veth with GRO on), one buffer carries many
+//! datagrams and [`RxBatch::iter`] splits it again at the segment size.
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
@@ -13,6 +16,8 @@ use std::os::fd::AsRawFd;
 pub const MAX_DATAGRAM: usize = 65_536;
 /// Datagrams taken per receive call.
 pub const RX_BATCH: usize = 32;
+/// Room for the one control message we ask for (UDP_GRO's segment size), 8-byte aligned.
+const CONTROL_WORDS: usize = 8;
 
 /// Bind a non-blocking UDP socket that refuses to fragment: an oversized
 /// frame is reported (EMSGSIZE) and counted instead of silently fragmented.
@@ -40,6 +45,8 @@ pub fn bind(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
             libc::IP_PMTUDISC_DO,
         )?;
     }
+    // Best effort: kernels without UDP GRO (before 5.0) deliver one datagram per buffer.
+    let _ = set_int(&sock, libc::SOL_UDP, libc::UDP_GRO, 1);
     // Bursts of floods are absorbed by bigger buffers rather than dropped.
     let _ = sock.set_recv_buffer_size(4 << 20);
     let _ = sock.set_send_buffer_size(4 << 20);
@@ -69,11 +76,33 @@ fn set_int(
     Ok(())
 }
 
+/// Whether the kernel takes `UDP_SEGMENT` (UDP GSO, Linux 4.18) on this socket.
+pub fn supports_gso(sock: &std::net::UdpSocket) -> bool {
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` and `len` outlive the call and describe a c_int.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_UDP,
+            libc::UDP_SEGMENT,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    rc == 0
+}
+
 /// Reusable receive buffers for one socket.
 pub struct RxBatch {
     bufs: Vec<Box<[u8]>>,
     addrs: Vec<libc::sockaddr_storage>,
+    control: Vec<[u64; CONTROL_WORDS]>,
     lens: Vec<usize>,
+    /// GRO segment size of each buffer; 0 when it holds one datagram.
+    segment: Vec<usize>,
+    /// Buffers the kernel cut short (bigger than [`MAX_DATAGRAM`]): never forwarded.
+    truncated: Vec<bool>,
     count: usize,
 }
 
@@ -87,7 +116,10 @@ impl Default for RxBatch {
             addrs: (0..RX_BATCH)
                 .map(|_| unsafe { MaybeUninit::zeroed().assume_init() })
                 .collect(),
+            control: vec![[0; CONTROL_WORDS]; RX_BATCH],
             lens: vec![0; RX_BATCH],
+            segment: vec![0; RX_BATCH],
+            truncated: vec![false; RX_BATCH],
             count: 0,
         }
     }
@@ -108,6 +140,8 @@ impl RxBatch {
                 std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             m.msg_hdr.msg_iov = &mut iovs[i];
             m.msg_hdr.msg_iovlen = 1;
+            m.msg_hdr.msg_control = self.control[i].as_mut_ptr().cast();
+            m.msg_hdr.msg_controllen = std::mem::size_of::<[u64; CONTROL_WORDS]>();
         }
         // SAFETY: `msgs` points at RX_BATCH valid headers whose buffers and
         // address slots live in `self` and `iovs` for the whole call.
@@ -127,19 +161,59 @@ impl RxBatch {
         self.count = n as usize;
         for (i, m) in msgs.iter().take(self.count).enumerate() {
             self.lens[i] = m.msg_len as usize;
+            self.truncated[i] = m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+            self.segment[i] = gro_segment(&m.msg_hdr);
         }
         Ok(self.count)
     }
 
-    /// The received datagrams, with their sources. Datagrams from an
-    /// unparseable address family are skipped.
-    pub fn iter(&self) -> impl Iterator<Item = (SocketAddr, &[u8])> {
-        (0..self.count).filter_map(move |i| {
-            let addr = sockaddr_to_std(&self.addrs[i])?;
-            let len = self.lens[i].min(self.bufs[i].len());
-            Some((addr, &self.bufs[i][..len]))
-        })
+    /// Buffers of the last receive that were cut short and are not in [`RxBatch::iter`].
+    pub fn truncated(&self) -> usize {
+        self.truncated[..self.count].iter().filter(|t| **t).count()
     }
+
+    /// The received datagrams, with their sources: a GRO buffer is split
+    /// back into its datagrams. Datagrams from an unparseable address family
+    /// are skipped.
+    pub fn iter(&self) -> impl Iterator<Item = (SocketAddr, &[u8])> {
+        (0..self.count)
+            .filter(|&i| !self.truncated[i])
+            .filter_map(move |i| {
+                let addr = sockaddr_to_std(&self.addrs[i])?;
+                let data = &self.bufs[i][..self.lens[i].min(self.bufs[i].len())];
+                let step = match self.segment[i] {
+                    0 => data.len(),
+                    n => n,
+                }
+                .max(1);
+                // An empty datagram is still one: the listener counts it as short.
+                Some(
+                    (0..data.len().max(1))
+                        .step_by(step)
+                        .map(move |at| (addr, &data[at..(at + step).min(data.len())])),
+                )
+            })
+            .flatten()
+    }
+}
+
+/// The segment size the kernel reports for a GRO-coalesced buffer, or 0.
+fn gro_segment(hdr: &libc::msghdr) -> usize {
+    // SAFETY: `hdr` is a header the kernel just filled in; its control
+    // pointer and length describe our control buffer, and the CMSG macros
+    // stay inside msg_controllen.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(hdr);
+        while !cmsg.is_null() {
+            let c = &*cmsg;
+            if c.cmsg_level == libc::SOL_UDP && c.cmsg_type == libc::UDP_GRO {
+                let data = libc::CMSG_DATA(cmsg).cast::<libc::c_int>();
+                return usize::try_from(data.read_unaligned()).unwrap_or(0);
+            }
+            cmsg = libc::CMSG_NXTHDR(hdr, cmsg);
+        }
+    }
+    0
 }
 
 fn sockaddr_to_std(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {

@@ -60,6 +60,8 @@ pub enum ListenerDrop {
     NotAllowed,
     /// `max_peers` dynamic peers already exist.
     PeerLimit,
+    /// Bigger than the receive buffer, so the kernel cut it short.
+    Truncated,
 }
 
 /// Per-listener counters of refused datagrams.
@@ -77,6 +79,8 @@ pub struct ListenerCounters {
     pub drop_not_allowed: u64,
     /// Peer limit reached.
     pub drop_peer_limit: u64,
+    /// Cut short by the kernel (larger than 64 KiB).
+    pub drop_truncated: u64,
     /// Dynamic peers admitted.
     pub peers_admitted: u64,
     /// Dynamic peers expired.
@@ -231,8 +235,17 @@ impl Listener {
             ListenerDrop::WrongVni => c.drop_wrong_vni += 1,
             ListenerDrop::NotAllowed => c.drop_not_allowed += 1,
             ListenerDrop::PeerLimit => c.drop_peer_limit += 1,
+            ListenerDrop::Truncated => c.drop_truncated += 1,
         }
         Ingress::Dropped(why)
+    }
+
+    /// Count `n` datagrams the socket cut short; they never reach [`Listener::ingress`].
+    pub fn count_truncated(&mut self, n: usize) {
+        for _ in 0..n {
+            self.counters.rx_datagrams += 1;
+            self.refuse(ListenerDrop::Truncated);
+        }
     }
 
     /// Record a peer that now has switch port `port`.
