@@ -51,7 +51,17 @@ pub struct Config {
     /// Bound at start; a reload leaves the endpoint where it is.
     #[serde(default)]
     pub metrics_listen: Option<crate::metrics::MetricsAddr>,
+    /// Switching threads. Ports are spread over this many workers, which
+    /// share one FDB and MDB; 1 runs everything on one thread. Set at
+    /// start; a reload leaves it as it is.
+    #[serde(default)]
+    pub workers: Option<usize>,
 }
+
+/// Workers unless configured: see docs/ARCHITECTURE.md for the figures.
+pub const DEFAULT_WORKERS: usize = 1;
+/// More workers than this only contend for the core's lock.
+pub const MAX_WORKERS: usize = 64;
 
 /// A TAP port.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -186,6 +196,11 @@ impl Config {
         }
     }
 
+    /// Switching threads to run.
+    pub fn workers(&self) -> usize {
+        self.workers.unwrap_or(DEFAULT_WORKERS)
+    }
+
     /// The core's configuration; `mac` is used when none is configured.
     pub fn switch_config(&self, mac: MacAddr) -> SwitchConfig {
         SwitchConfig {
@@ -199,6 +214,12 @@ impl Config {
     pub fn validate(&self) -> Result<(), (String, String)> {
         if let Err(e) = self.multicast.validate() {
             return Err((format!("multicast.{}", e.field), e.reason));
+        }
+        if let Some(n) = self.workers.filter(|n| !(1..=MAX_WORKERS).contains(n)) {
+            return Err((
+                "workers".into(),
+                format!("{n}: must be between 1 and {MAX_WORKERS}"),
+            ));
         }
         if self.mac.is_some_and(|m| m.is_multicast() || m.is_zero()) {
             return Err(("mac".into(), "must be a unicast, non-zero MAC".into()));

@@ -57,6 +57,9 @@ enum Command {
         /// Serve Prometheus metrics at http://ADDR/metrics (IP:PORT; a bare PORT is loopback).
         #[arg(long, value_name = "ADDR")]
         metrics_listen: Option<overcast::metrics::MetricsAddr>,
+        /// Switching threads (overrides `workers` in the config; default 1).
+        #[arg(long, value_name = "N")]
+        workers: Option<usize>,
     },
     /// Replay pcap/pcapng files through the switch on a virtual clock and
     /// write what it sends out of each port (DIR/<port>.pcap) and its state
@@ -254,10 +257,17 @@ fn main() -> Result<()> {
             capture_max_bytes,
             capture_max_files,
             metrics_listen,
+            workers,
         } => {
             let mut cfg = build_config(config.clone(), taps.clone(), peers.clone())?;
             if metrics_listen.is_some() {
                 cfg.metrics_listen = metrics_listen; // bound once, at start
+            }
+            if workers.is_some() {
+                cfg.workers = workers;
+                if let Err((field, reason)) = cfg.validate() {
+                    bail!("command line: --{field}: {reason}");
+                }
             }
             if let Some(dir) = capture {
                 let mut c = cfg
@@ -286,10 +296,17 @@ fn main() -> Result<()> {
                         .unwrap_or_else(|| control::DEFAULT_PATH.into()),
                 )
             };
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("cannot start the runtime")?;
+            let rt = match cfg.workers() {
+                1 => tokio::runtime::Builder::new_current_thread(),
+                n => {
+                    let mut b = tokio::runtime::Builder::new_multi_thread();
+                    b.worker_threads(n).thread_name("overcast-worker");
+                    b
+                }
+            }
+            .enable_all()
+            .build()
+            .context("cannot start the runtime")?;
             rt.block_on(live::run(RunOptions {
                 config: cfg,
                 control,

@@ -71,6 +71,22 @@ fn igmp_members_receive_and_a_non_member_gets_nothing() {
 }
 
 #[test]
+fn with_two_workers_members_receive_and_a_non_member_gets_nothing() {
+    if !can_run("with_two_workers_members_receive_and_a_non_member_gets_nothing") {
+        return;
+    }
+    // The ports run on two threads; the MDB they consult is still one.
+    let lab = TapLab::new(4, Some(&format!("workers = 2\n{FAST}")), "10.229.0", "29");
+    sleep_ms(1200);
+    let (a, b, bystander) = members_vs_bystander(&lab, "239.1.1.2", 50);
+    assert_eq!((a, b), (50, 50), "members lost datagrams");
+    assert_eq!(
+        bystander, 0,
+        "the host that joined nothing received the group"
+    );
+}
+
+#[test]
 fn mld_members_receive_and_a_non_member_gets_nothing() {
     if !can_run("mld_members_receive_and_a_non_member_gets_nothing") {
         return;

@@ -6,37 +6,6 @@ mod common;
 
 use common::*;
 
-/// Transfer `bytes` from `from` to `to_ip` over TCP; returns (sent digest, received digest).
-fn transfer(from: &Netns, to: &Netns, to_ip: &str, bytes: u64) -> (String, String) {
-    let dir = TempDir::new();
-    let ready = dir.path().join("ready");
-    let server = std::process::Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &to.name,
-            "python3",
-            &tool("tcp.py"),
-            "serve",
-            "5001",
-            "--ready",
-        ])
-        .arg(&ready)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("server starts");
-    wait_file(&ready);
-    let sent = from.run(&format!(
-        "timeout 60 python3 {} send {to_ip} 5001 {bytes}",
-        tool("tcp.py")
-    ));
-    let got = server.wait_with_output().expect("server ends");
-    (
-        sent.trim().to_string(),
-        String::from_utf8_lossy(&got.stdout).trim().to_string(),
-    )
-}
-
 #[test]
 fn tcp_between_offload_taps_uses_super_frames_and_arrives_intact() {
     if !can_run("tcp_between_offload_taps_uses_super_frames_and_arrives_intact") {
@@ -44,7 +13,7 @@ fn tcp_between_offload_taps_uses_super_frames_and_arrives_intact() {
     }
     let lab = TapLab::new(2, None, "10.240.0", "40");
     assert!(lab.hosts[0].ping_within(&lab.ips[1], 10));
-    let (sent, got) = transfer(&lab.hosts[0], &lab.hosts[1], &lab.ips[1], 64 << 20);
+    let (sent, got) = tcp_transfer(&lab.hosts[0], &lab.hosts[1], &lab.ips[1], 64 << 20);
     assert_eq!(sent, got, "TCP data differs");
     assert!(sent.starts_with(&format!("{} ", 64 << 20)));
     let frames = lab.oc.port_counter(&lab.taps[0], "rx_frames");
@@ -74,9 +43,9 @@ fn tcp_from_an_offload_tap_to_a_kernel_vxlan_host_is_segmented_and_checksummed()
     // client must compute it before encapsulating; a real NIC underlay does this itself.
     vx.run("ethtool -K vx0 tx off");
     assert!(lab.hosts[0].ping_within("10.241.0.50", 10));
-    let (sent, got) = transfer(&lab.hosts[0], &vx, "10.241.0.50", 32 << 20);
+    let (sent, got) = tcp_transfer(&lab.hosts[0], &vx, "10.241.0.50", 32 << 20);
     assert_eq!(sent, got, "TAP to VXLAN: TCP data differs");
-    let (sent, got) = transfer(&vx, &lab.hosts[0], &lab.ips[0], 32 << 20);
+    let (sent, got) = tcp_transfer(&vx, &lab.hosts[0], &lab.ips[0], 32 << 20);
     assert_eq!(sent, got, "VXLAN to TAP: TCP data differs");
     let ports = lab.oc.show("ports");
     let bad: u64 = ports
@@ -101,7 +70,7 @@ fn tcp_hub_to_hub_between_vxlan_hosts_and_from_an_offload_edge() {
         h.run("ethtool -K vx0 tx off");
     }
     assert!(hosts[0].ping_within("10.244.0.2", 10));
-    let (sent, got) = transfer(&hosts[0], &hosts[1], "10.244.0.2", 16 << 20);
+    let (sent, got) = tcp_transfer(&hosts[0], &hosts[1], "10.244.0.2", 16 << 20);
     assert_eq!(
         sent, got,
         "VXLAN to VXLAN through the hub: TCP data differs"
@@ -114,9 +83,9 @@ fn tcp_hub_to_hub_between_vxlan_hosts_and_from_an_offload_edge() {
     let tap = unique("t");
     let edge_oc = raw_edge(&edge, &tap, &ul.hub_ip(), "10.244.0.9/24");
     assert!(edge.ping_within("10.244.0.1", 10));
-    let (sent, got) = transfer(&edge, &hosts[0], "10.244.0.1", 16 << 20);
+    let (sent, got) = tcp_transfer(&edge, &hosts[0], "10.244.0.1", 16 << 20);
     assert_eq!(sent, got, "edge to VXLAN host: TCP data differs");
-    let (sent, got) = transfer(&hosts[1], &edge, "10.244.0.9", 16 << 20);
+    let (sent, got) = tcp_transfer(&hosts[1], &edge, "10.244.0.9", 16 << 20);
     assert_eq!(sent, got, "VXLAN host to edge: TCP data differs");
     let mtu = edge.run(&format!("cat /sys/class/net/{tap}/mtu"));
     assert_eq!(

@@ -7,7 +7,7 @@
 //! never stops forwarding.
 
 use super::live::{listener_task, tap_task, Egress, ListenerIo, Node, StartError, TapPort};
-use super::udp;
+use super::{lock, udp};
 use crate::config::Config;
 use crate::port::PortId;
 use crate::switch::{PortConfig, PortKind};
@@ -16,7 +16,8 @@ use crate::tunnel::PeerKey;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
-use std::rc::Rc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use tracing::info;
 
 /// What a reload changed.
@@ -37,18 +38,19 @@ fn identity(l: &ListenerConfig) -> (String, SocketAddr, Encap) {
 
 impl Node {
     /// Re-read the configuration and apply it. On error nothing changes.
-    pub fn reload(self: &Rc<Self>) -> Result<ApplySummary, String> {
+    pub fn reload(self: &Arc<Self>) -> Result<ApplySummary, String> {
         let source = self
             .reload_source()
             .ok_or_else(|| "this switch was started without a way to reload".to_string())?;
         let cfg = source()?;
+        let _one_at_a_time = lock(&self.reloading);
         let summary = self.apply(cfg).map_err(|e| e.to_string())?;
         info!(added = ?summary.added, removed = ?summary.removed, updated = ?summary.updated, "configuration reloaded");
         Ok(summary)
     }
 
     /// Make the switch match `new`.
-    pub(super) fn apply(self: &Rc<Self>, new: Config) -> Result<ApplySummary, StartError> {
+    pub(super) fn apply(self: &Arc<Self>, new: Config) -> Result<ApplySummary, StartError> {
         let now = self.clock.now();
         let mut summary = ApplySummary::default();
 
@@ -56,12 +58,11 @@ impl Node {
         let mut wanted = new.listeners.clone();
         let peers = resolve_peers(&new, &mut wanted)?;
         let running: Vec<Option<(ListenerConfig, usize)>> = self
-            .listeners
-            .borrow()
+            .listeners()
             .iter()
             .map(|l| {
                 l.as_ref()
-                    .map(|l| (l.state.borrow().config().clone(), l.slot))
+                    .map(|l| (lock(&l.state).config().clone(), l.slot))
             })
             .collect();
         let reuse: Vec<Option<usize>> = wanted
@@ -87,9 +88,7 @@ impl Node {
         }
 
         // 2. Core-wide settings.
-        self.core
-            .borrow_mut()
-            .reconfigure(new.switch_config(self.mac), now);
+        lock(&self.core).reconfigure(new.switch_config(self.mac), now);
 
         // 3. Listeners: drop the unwanted, update the kept, start the new.
         let kept: BTreeSet<usize> = reuse.iter().flatten().copied().collect();
@@ -128,51 +127,43 @@ impl Node {
             .into_iter()
             .map(|(i, key, remote)| (slot_of[i], key, remote))
             .collect();
-        for lio in self.listeners.borrow().iter().flatten() {
-            let statics = lio.state.borrow().static_peers();
+        for lio in self.listeners().iter().flatten() {
+            let statics = lock(&lio.state).static_peers();
             for (key, port) in statics {
                 if !wanted_peers
                     .iter()
                     .any(|(slot, k, _)| *slot == lio.slot && *k == key)
                 {
-                    let name = self
-                        .core
-                        .borrow()
-                        .port_name(port)
-                        .unwrap_or("?")
-                        .to_string();
-                    lio.state.borrow_mut().remove_port(port);
-                    self.core.borrow_mut().remove_port(port);
+                    let name = lock(&self.core).port_name(port).unwrap_or("?").to_string();
+                    lock(&lio.state).remove_port(port);
+                    lock(&self.core).remove_port(port);
                     self.set_egress(port, None);
                     summary.removed.push(format!("peer {name}"));
                 }
             }
         }
         for (slot, key, remote) in wanted_peers {
-            let Some(lio) = self.listeners.borrow().get(slot).cloned().flatten() else {
+            let Some(lio) = self.listeners().get(slot).cloned().flatten() else {
                 continue;
             };
-            if lio
-                .state
-                .borrow()
+            if lock(&lio.state)
                 .static_peers()
                 .iter()
                 .any(|(k, _)| *k == key)
             {
                 continue;
             }
-            let name = lio.state.borrow().peer_name(key);
+            let name = lock(&lio.state).peer_name(key);
             let mut port_cfg = PortConfig::new(name.clone(), PortKind::Peer);
-            port_cfg.snoop = lio.state.borrow().config().multicast.clone();
+            port_cfg.snoop = lock(&lio.state).config().multicast.clone();
             // A dynamic peer with the same identity becomes static.
-            if let Some(old) = self.core.borrow().port_by_name(&name) {
-                lio.state.borrow_mut().remove_port(old);
+            let old = lock(&self.core).port_by_name(&name);
+            if let Some(old) = old {
+                lock(&lio.state).remove_port(old);
+                lock(&self.core).remove_port(old);
             }
-            if let Some(old) = self.core.borrow().port_by_name(&name) {
-                self.core.borrow_mut().remove_port(old);
-            }
-            let port = self.core.borrow_mut().add_port(port_cfg, now)?;
-            lio.state.borrow_mut().insert_peer(key, remote, port, true);
+            let port = lock(&self.core).add_port(port_cfg, now)?;
+            lock(&lio.state).insert_peer(key, remote, port, true);
             self.set_egress(port, Some(Egress::Peer(slot)));
             info!(peer = %name, %remote, "static peer");
             summary.added.push(format!("peer {name}"));
@@ -180,53 +171,47 @@ impl Node {
 
         // 5. TAP ports, by name.
         let wanted_taps: BTreeSet<&str> = new.taps.iter().map(|t| t.name.as_str()).collect();
-        let removed_taps: Vec<Rc<TapPort>> = self
-            .taps
-            .borrow()
+        let removed_taps: Vec<Arc<TapPort>> = lock(&self.taps)
             .iter()
             .filter(|t| !wanted_taps.contains(t.name.as_str()))
             .cloned()
             .collect();
         for tap in removed_taps {
             tap.shut();
-            self.core.borrow_mut().remove_port(tap.port);
+            lock(&self.core).remove_port(tap.port);
             self.set_egress(tap.port, None);
-            self.taps.borrow_mut().retain(|t| !Rc::ptr_eq(t, &tap));
+            lock(&self.taps).retain(|t| !Arc::ptr_eq(t, &tap));
             summary.removed.push(format!("tap {}", tap.name));
         }
         for tap in &new.taps {
-            let existing = self
-                .taps
-                .borrow()
+            let existing = lock(&self.taps)
                 .iter()
                 .find(|t| t.name == tap.name)
                 .map(|t| t.port);
             match existing {
                 Some(port) => {
-                    self.core
-                        .borrow_mut()
-                        .set_port_options(port, None, tap.multicast.clone());
+                    lock(&self.core).set_port_options(port, None, tap.multicast.clone());
                     // An offload change applies when the device is next opened.
-                    if let Some(t) = self.taps.borrow().iter().find(|t| t.port == port) {
-                        t.offload.set(tap.offload);
-                        t.mtu.set(tap.mtu);
+                    if let Some(t) = lock(&self.taps).iter().find(|t| t.port == port) {
+                        t.offload.store(tap.offload, Relaxed);
+                        *lock(&t.mtu) = tap.mtu;
                     }
                 }
                 None => {
                     let mut port_cfg = PortConfig::new(tap.name.clone(), PortKind::Tap);
                     port_cfg.snoop = tap.multicast.clone();
                     let port = {
-                        let mut core = self.core.borrow_mut();
+                        let mut core = lock(&self.core);
                         let port = core.add_port(port_cfg, now)?;
                         // Down until the device is open.
                         core.set_port_up(port, false, now);
                         port
                     };
-                    let tp = Rc::new(TapPort::new(port, tap.name.clone(), tap.offload));
-                    tp.mtu.set(tap.mtu);
+                    let tp = Arc::new(TapPort::new(port, tap.name.clone(), tap.offload));
+                    *lock(&tp.mtu) = tap.mtu;
                     self.set_egress(port, Some(Egress::Tap(tp.clone())));
-                    self.taps.borrow_mut().push(tp.clone());
-                    tokio::task::spawn_local(tap_task(self.clone(), tp));
+                    lock(&self.taps).push(tp.clone());
+                    tokio::spawn(tap_task(self.clone(), tp));
                     summary.added.push(format!("tap {}", tap.name));
                 }
             }
@@ -234,8 +219,8 @@ impl Node {
 
         // 6. Static FDB and MDB entries: drop the old, pin the new.
         {
-            let old = self.config.borrow().clone();
-            let mut core = self.core.borrow_mut();
+            let old = lock(&self.config).clone();
+            let mut core = lock(&self.core);
             for e in old
                 .static_fdb
                 .iter()
@@ -263,17 +248,17 @@ impl Node {
                 }
             }
         }
-        *self.config.borrow_mut() = new;
+        *lock(&self.config) = new;
         Ok(summary)
     }
 
     fn add_listener(
-        self: &Rc<Self>,
+        self: &Arc<Self>,
         sock: std::net::UdpSocket,
         cfg: ListenerConfig,
     ) -> Result<usize, StartError> {
         let slot = {
-            let listeners = self.listeners.borrow();
+            let listeners = self.listeners();
             listeners
                 .iter()
                 .position(Option::is_none)
@@ -283,7 +268,7 @@ impl Node {
         let allow: Vec<String> = cfg.allow.iter().map(|n| n.to_string()).collect();
         let vni = (cfg.encap == Encap::Vxlan).then_some(cfg.vni);
         let encap = cfg.encap;
-        let lio = Rc::new(ListenerIo::new(slot, sock, cfg)?);
+        let lio = Arc::new(ListenerIo::new(slot, sock, cfg)?);
         info!(
             listener = %name,
             addr = %lio.local_addr().map(|a| a.to_string()).unwrap_or_default(),
@@ -292,37 +277,34 @@ impl Node {
             allow = %if allow.is_empty() { "none (static peers only)".to_string() } else { allow.join(", ") },
             "listening"
         );
-        {
-            let mut listeners = self.listeners.borrow_mut();
+        self.edit_listeners(|listeners| {
             if slot == listeners.len() {
                 listeners.push(Some(lio.clone()));
             } else {
                 listeners[slot] = Some(lio.clone());
             }
-        }
-        tokio::task::spawn_local(listener_task(self.clone(), lio));
+        });
+        tokio::spawn(listener_task(self.clone(), lio));
         Ok(slot)
     }
 
     /// Update a kept listener in place; returns whether anything changed.
     fn update_listener(&self, slot: usize, cfg: ListenerConfig) -> bool {
-        let Some(lio) = self.listeners.borrow().get(slot).cloned().flatten() else {
+        let Some(lio) = self.listeners().get(slot).cloned().flatten() else {
             return false;
         };
-        if *lio.state.borrow().config() == cfg {
+        if *lock(&lio.state).config() == cfg {
             return false;
         }
         let (idle, snoop) = (cfg.idle_timeout, cfg.multicast.clone());
         lio.set_config(cfg);
-        let statics: Vec<PortId> = lio
-            .state
-            .borrow()
+        let statics: Vec<PortId> = lock(&lio.state)
             .static_peers()
             .into_iter()
             .map(|(_, p)| p)
             .collect();
-        let mut core = self.core.borrow_mut();
-        for port in lio.state.borrow().ports() {
+        let mut core = lock(&self.core);
+        for port in lock(&lio.state).ports() {
             let idle = (!statics.contains(&port)).then_some(idle);
             core.set_port_options(port, idle, snoop.clone());
         }
@@ -331,15 +313,15 @@ impl Node {
 
     /// Stop a listener and remove its peers' ports; returns its name.
     fn remove_listener(&self, slot: usize) -> Option<String> {
-        let lio = self.listeners.borrow_mut().get_mut(slot)?.take()?;
+        let lio = self.edit_listeners(|l| l.get_mut(slot).and_then(Option::take))?;
         lio.shut();
-        let ports = lio.state.borrow().ports();
-        let mut core = self.core.borrow_mut();
+        let ports = lock(&lio.state).ports();
+        let mut core = lock(&self.core);
         for port in ports {
             core.remove_port(port);
             self.set_egress(port, None);
         }
-        let name = lio.state.borrow().name().to_string();
+        let name = lock(&lio.state).name().to_string();
         Some(name)
     }
 }

@@ -153,8 +153,8 @@ impl Server {
     }
 
     /// Serve requests forever, answering each with `handle`.
-    pub async fn serve(self, handle: impl Fn(Request) -> Response + 'static) {
-        let handle = std::rc::Rc::new(handle);
+    pub async fn serve(self, handle: impl Fn(Request) -> Response + Send + Sync + 'static) {
+        let handle = std::sync::Arc::new(handle);
         loop {
             let (stream, _) = match self.listener.accept().await {
                 Ok(s) => s,
@@ -164,11 +164,11 @@ impl Server {
                 }
             };
             if !peer_permitted(&stream) {
-                tokio::task::spawn_local(refuse(stream));
+                tokio::spawn(refuse(stream));
                 continue;
             }
             let handle = handle.clone();
-            tokio::task::spawn_local(async move {
+            tokio::spawn(async move {
                 if let Err(e) = serve_one(stream, &*handle).await {
                     debug!(error = %e, "control connection ended");
                 }
@@ -204,7 +204,7 @@ fn peer_permitted(stream: &tokio::net::UnixStream) -> bool {
 
 async fn serve_one(
     stream: tokio::net::UnixStream,
-    handle: &dyn Fn(Request) -> Response,
+    handle: &(dyn Fn(Request) -> Response + Sync),
 ) -> io::Result<()> {
     let (r, mut w) = stream.into_split();
     let mut lines = tokio::io::BufReader::new(r).lines();

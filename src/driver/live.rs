@@ -1,12 +1,18 @@
-//! The live switch: TAP ports and UDP listeners around one core, on one thread.
+//! The live switch: TAP ports and UDP listeners around one core.
 //!
-//! Ownership: [`Node`] owns the core in a `RefCell`. Every task runs on the
-//! same thread (a `LocalSet`), and no borrow is held across an `.await`, so
-//! there is no lock anywhere and nothing waits on another port's I/O.
+//! Ownership: [`Node`] owns the core behind a `Mutex`. Every port is a task;
+//! tasks run on one thread or on a few workers (`workers`), so ports are
+//! spread across cores while the FDB and MDB stay one consistent table. A
+//! task holds the core's lock only for the decision (tens of nanoseconds),
+//! resolves the egress devices, and does its I/O with no lock held; the
+//! device and peer tables are copy-on-write snapshots (`Arc`), so a send
+//! never waits for a reload or a peer admission. Everything a task needs to
+//! send (fan-out lists, segmentation buffers, trains) is its own [`Scratch`].
 
 use super::capture::{Capture, CaptureCounters};
 use super::clock::Clock;
 use super::control::{self, Request, Response};
+use super::lock;
 use super::reactor;
 use super::tap::Tap;
 use super::train::Train;
@@ -20,12 +26,12 @@ use crate::time::Instant;
 use crate::tunnel::config::{Encap, ListenerConfig};
 use crate::tunnel::{Ingress, Listener, ListenerDrop};
 use serde::Serialize;
-use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -90,7 +96,7 @@ pub enum StartError {
 }
 
 /// Rebuilds the configuration for a live reload (re-reads the file, re-applies command-line ports).
-pub type ReloadSource = Box<dyn Fn() -> Result<Config, String>>;
+pub type ReloadSource = Box<dyn Fn() -> Result<Config, String> + Send + Sync>;
 
 /// What the live driver needs to start.
 pub struct RunOptions {
@@ -107,15 +113,15 @@ pub(super) struct TapPort {
     pub(super) port: PortId,
     pub(super) name: String,
     /// Ask for `IFF_VNET_HDR` offload when opening.
-    pub(super) offload: Cell<bool>,
+    pub(super) offload: AtomicBool,
     /// The open device carries virtio-net headers.
-    vnet: Cell<bool>,
+    vnet: AtomicBool,
     /// MTU to set when the device is opened.
-    pub(super) mtu: Cell<Option<u32>>,
-    dev: RefCell<Option<Rc<AsyncFd<Tap>>>>,
+    pub(super) mtu: Mutex<Option<u32>>,
+    dev: Mutex<Option<Arc<AsyncFd<Tap>>>>,
     broken: Notify,
     /// Set when a reload removes the port: its task ends instead of reopening.
-    removed: Cell<bool>,
+    removed: AtomicBool,
 }
 
 impl TapPort {
@@ -123,20 +129,25 @@ impl TapPort {
         TapPort {
             port,
             name,
-            offload: Cell::new(offload),
-            vnet: Cell::new(false),
-            mtu: Cell::new(None),
-            dev: RefCell::new(None),
+            offload: AtomicBool::new(offload),
+            vnet: AtomicBool::new(false),
+            mtu: Mutex::new(None),
+            dev: Mutex::new(None),
             broken: Notify::new(),
-            removed: Cell::new(false),
+            removed: AtomicBool::new(false),
         }
     }
 
     /// Close the device and end the port's task.
     pub(super) fn shut(&self) {
-        self.removed.set(true);
-        self.dev.borrow_mut().take();
+        self.removed.store(true, Relaxed);
+        lock(&self.dev).take();
         self.broken.notify_one();
+    }
+
+    /// The open device, if any; the caller writes to it with no lock held.
+    fn device(&self) -> Option<Arc<AsyncFd<Tap>>> {
+        lock(&self.dev).clone()
     }
 }
 
@@ -145,14 +156,12 @@ pub(super) struct ListenerIo {
     /// Slot in `Node::listeners`, the id `Egress::Peer` refers to.
     pub(super) slot: usize,
     sock: AsyncFd<std::net::UdpSocket>,
-    pub(super) state: RefCell<Listener>,
-    header: RefCell<Vec<u8>>,
-    scratch: RefCell<FanoutScratch>,
+    pub(super) state: Mutex<Listener>,
+    /// Encapsulation header put before every frame (VXLAN: 8 bytes; raw: none).
+    header: Mutex<Arc<[u8]>>,
     /// The kernel takes `UDP_SEGMENT` on this socket, so trains are used.
     gso: bool,
-    /// Frames for one peer waiting for the end of the batch.
-    train: RefCell<Train>,
-    last_refusal_log: Cell<Option<Instant>>,
+    last_refusal_log: Mutex<Option<Instant>>,
     stop: Notify,
 }
 
@@ -167,21 +176,23 @@ impl ListenerIo {
         Ok(ListenerIo {
             slot,
             gso,
-            train: RefCell::new(Train::default()),
             sock: reactor::register(sock, Interest::READABLE)?,
-            header: RefCell::new(state.encap_header().map(|h| h.to_vec()).unwrap_or_default()),
-            state: RefCell::new(state),
-            scratch: RefCell::new(FanoutScratch::default()),
-            last_refusal_log: Cell::new(None),
+            header: Mutex::new(header_of(&state)),
+            state: Mutex::new(state),
+            last_refusal_log: Mutex::new(None),
             stop: Notify::new(),
         })
     }
 
     /// Take a new configuration, keeping the socket and the peers.
     pub(super) fn set_config(&self, cfg: ListenerConfig) {
-        let mut state = self.state.borrow_mut();
+        let mut state = lock(&self.state);
         state.set_config(cfg);
-        *self.header.borrow_mut() = state.encap_header().map(|h| h.to_vec()).unwrap_or_default();
+        *lock(&self.header) = header_of(&state);
+    }
+
+    fn header(&self) -> Arc<[u8]> {
+        lock(&self.header).clone()
     }
 
     /// End the listener's task (the socket closes when the last reference goes).
@@ -194,11 +205,19 @@ impl ListenerIo {
     }
 }
 
+/// The bytes a listener puts before each frame.
+fn header_of(state: &Listener) -> Arc<[u8]> {
+    match state.encap_header() {
+        Some(h) => Arc::from(&h[..]),
+        None => Arc::from(&[][..]),
+    }
+}
+
 /// Where frames for a port are written.
 #[derive(Clone)]
 pub(super) enum Egress {
     /// A TAP device.
-    Tap(Rc<TapPort>),
+    Tap(Arc<TapPort>),
     /// A tunnel peer of the listener in this slot.
     Peer(usize),
 }
@@ -241,26 +260,47 @@ struct Fanout {
     ports: Vec<PortId>,
 }
 
+/// Ports' devices, indexed by port; a snapshot that a reload replaces whole.
+type EgressTable = Arc<Vec<Option<Egress>>>;
+/// Listeners by slot; a snapshot that a reload replaces whole.
+type ListenerTable = Arc<Vec<Option<Arc<ListenerIo>>>>;
+
+/// What one task needs to send, reused from frame to frame so the hot path
+/// allocates nothing once warm. Each task owns one: no sharing, no lock.
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// The egress ports of the frame being sent, copied out of the core.
+    ports: Vec<PortId>,
+    /// Tunnel destinations of the frame, per listener slot.
+    fanout: Vec<Fanout>,
+    failures: Vec<(PortId, TxFailure)>,
+    /// Complete frames made from an offloaded one, for egresses that need them.
+    segments: Segments,
+    /// Offload TAPs the frame goes to.
+    vnet_taps: Vec<(PortId, Arc<TapPort>)>,
+    /// TAPs without offload the frame goes to.
+    plain_taps: Vec<(PortId, Arc<TapPort>)>,
+    /// Frames for one peer per listener slot, waiting for the end of the batch.
+    trains: Vec<Train>,
+    headers: FanoutScratch,
+}
+
 /// The running switch.
 pub struct Node {
-    pub(super) core: RefCell<Switch>,
-    egress: RefCell<Vec<Option<Egress>>>,
-    pub(super) listeners: RefCell<Vec<Option<Rc<ListenerIo>>>>,
-    pub(super) taps: RefCell<Vec<Rc<TapPort>>>,
+    pub(super) core: Mutex<Switch>,
+    egress: RwLock<EgressTable>,
+    listeners: RwLock<ListenerTable>,
+    pub(super) taps: Mutex<Vec<Arc<TapPort>>>,
     /// The configuration in force (after the last successful reload).
-    pub(super) config: RefCell<Config>,
+    pub(super) config: Mutex<Config>,
     reload_source: Option<ReloadSource>,
+    /// Serialises reloads (SIGHUP and the control socket may ask at once).
+    pub(super) reloading: Mutex<()>,
     /// Source MAC of our own frames; fixed for the switch's life.
     pub(super) mac: crate::packet::ethernet::MacAddr,
     pub(super) clock: Clock,
     timer_kick: Notify,
-    armed: Cell<Option<Instant>>,
-    fanout: RefCell<Vec<Fanout>>,
-    tx_failures: RefCell<Vec<(PortId, TxFailure)>>,
-    /// Complete frames made from an offloaded one, for egresses that need them.
-    segments: RefCell<Segments>,
-    /// TAPs without offload that the frame being sent goes to.
-    plain_taps: RefCell<Vec<(PortId, Rc<TapPort>)>>,
+    armed: Mutex<Option<Instant>>,
     /// Live capture (`--capture`; set at start, not by reloads), off when `None`.
     capture: Option<Capture>,
 }
@@ -270,29 +310,75 @@ impl Node {
         self.reload_source.as_ref()
     }
 
+    /// The listeners as they are now.
+    pub(super) fn listeners(&self) -> ListenerTable {
+        self.listeners
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Change the listener table (copy-on-write: tasks sending keep their snapshot).
+    pub(super) fn edit_listeners<R>(
+        &self,
+        edit: impl FnOnce(&mut Vec<Option<Arc<ListenerIo>>>) -> R,
+    ) -> R {
+        let mut table = self
+            .listeners
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        edit(Arc::make_mut(&mut table))
+    }
+
+    fn egress_table(&self) -> EgressTable {
+        self.egress
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     pub(super) fn set_egress(&self, port: PortId, egress: Option<Egress>) {
-        let mut table = self.egress.borrow_mut();
-        if table.len() <= port.index() {
-            table.resize(port.index() + 1, None);
+        {
+            let mut guard = self
+                .egress
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let table = Arc::make_mut(&mut guard);
+            if table.len() <= port.index() {
+                table.resize(port.index() + 1, None);
+            }
+            table[port.index()] = egress;
         }
-        table[port.index()] = egress;
         if let Some(cap) = &self.capture {
             cap.ports_changed();
         }
     }
 
     /// Switch one received frame and send it where the core says.
-    fn forward(&self, ingress: PortId, pkt: Packet<'_>, now: Instant) {
-        let mut core = self.core.borrow_mut();
-        if let Some(cap) = &self.capture {
-            cap.rx(&core, ingress, pkt.frame, now);
+    fn forward(&self, scratch: &mut Scratch, ingress: PortId, pkt: Packet<'_>, now: Instant) {
+        let mut ports = std::mem::take(&mut scratch.ports);
+        ports.clear();
+        {
+            let mut core = lock(&self.core);
+            if let Some(cap) = &self.capture {
+                cap.rx(&core, ingress, pkt.frame, now);
+            }
+            ports.extend_from_slice(core.handle_frame(ingress, pkt.frame, now));
         }
-        let egress = core.handle_frame(ingress, pkt.frame, now);
-        if egress.is_empty() {
+        if !ports.is_empty() {
+            self.send(scratch, &ports, pkt);
+            self.record_failures(scratch);
+        }
+        scratch.ports = ports;
+    }
+
+    /// Count the sends that failed on their ports.
+    fn record_failures(&self, scratch: &mut Scratch) {
+        if scratch.failures.is_empty() {
             return;
         }
-        self.send(egress, pkt);
-        for (port, failure) in self.tx_failures.borrow_mut().drain(..) {
+        let mut core = lock(&self.core);
+        for (port, failure) in scratch.failures.drain(..) {
             core.record_tx_failure(port, failure);
         }
     }
@@ -302,75 +388,71 @@ impl Node {
     /// frames, segmented and checksummed once for all of them. A frame for
     /// one tunnel peer joins that listener's train (one GSO send per run of
     /// frames to the same peer); a flood to several peers is one `sendmmsg`.
-    fn send(&self, ports: &[PortId], pkt: Packet<'_>) {
-        let table = self.egress.borrow();
-        let listeners = self.listeners.borrow();
-        let mut fanout = self.fanout.borrow_mut();
-        if fanout.len() < listeners.len() {
-            fanout.resize_with(listeners.len(), Fanout::default);
+    fn send(&self, scratch: &mut Scratch, ports: &[PortId], pkt: Packet<'_>) {
+        let table = self.egress_table();
+        let listeners = self.listeners();
+        if scratch.fanout.len() < listeners.len() {
+            scratch.fanout.resize_with(listeners.len(), Fanout::default);
         }
-        let mut failures = self.tx_failures.borrow_mut();
-        let mut plain_taps = self.plain_taps.borrow_mut();
-        plain_taps.clear();
+        scratch.vnet_taps.clear();
+        scratch.plain_taps.clear();
         for &port in ports {
             if let Some(cap) = &self.capture {
                 cap.tx(&self.core, port, pkt.frame, self.clock.now());
             }
             match table.get(port.index()).and_then(Option::as_ref) {
-                Some(Egress::Tap(tap)) if tap.vnet.get() => {
-                    let sent = match pkt.with_vnet {
-                        Some(raw) => send_tap(tap, raw, None),
-                        None => send_tap(tap, &VnetHdr::PLAIN, Some(pkt.frame)),
-                    };
-                    if let Err(e) = sent {
-                        failures.push((port, TxFailure::Error));
-                        if is_fatal(&e) {
-                            tap.broken.notify_one();
-                        }
-                    }
+                Some(Egress::Tap(tap)) if tap.vnet.load(Relaxed) => {
+                    scratch.vnet_taps.push((port, tap.clone()))
                 }
-                Some(Egress::Tap(tap)) => plain_taps.push((port, tap.clone())),
+                Some(Egress::Tap(tap)) => scratch.plain_taps.push((port, tap.clone())),
                 Some(Egress::Peer(l)) => {
                     let remote = listeners
                         .get(*l)
                         .and_then(Option::as_ref)
-                        .and_then(|lio| lio.state.borrow().remote(port));
-                    match (remote, fanout.get_mut(*l)) {
+                        .and_then(|lio| lock(&lio.state).remote(port));
+                    match (remote, scratch.fanout.get_mut(*l)) {
                         (Some(remote), Some(out)) => {
                             out.addrs.push(remote);
                             out.ports.push(port);
                         }
-                        _ => failures.push((port, TxFailure::Error)),
+                        _ => scratch.failures.push((port, TxFailure::Error)),
                     }
                 }
-                None => failures.push((port, TxFailure::Error)),
+                None => scratch.failures.push((port, TxFailure::Error)),
             }
         }
-        let needs_complete = !plain_taps.is_empty() || fanout.iter().any(|o| !o.addrs.is_empty());
+        for (port, tap) in &scratch.vnet_taps {
+            let sent = match pkt.with_vnet {
+                Some(raw) => send_tap(tap, raw, None),
+                None => send_tap(tap, &VnetHdr::PLAIN, Some(pkt.frame)),
+            };
+            if let Err(e) = sent {
+                scratch.failures.push((*port, TxFailure::Error));
+                if is_fatal(&e) {
+                    tap.broken.notify_one();
+                }
+            }
+        }
+        let needs_complete =
+            !scratch.plain_taps.is_empty() || scratch.fanout.iter().any(|o| !o.addrs.is_empty());
         if needs_complete {
             if pkt.hdr.is_plain() {
-                self.send_complete(
-                    pkt.frame,
-                    &plain_taps,
-                    &mut fanout,
-                    &listeners,
-                    &mut failures,
-                );
+                send_complete(scratch, &listeners, pkt.frame);
             } else {
-                let mut segments = self.segments.borrow_mut();
+                let mut segments = std::mem::take(&mut scratch.segments);
                 match gso::complete(&pkt.hdr, pkt.frame, &mut segments) {
                     Ok(()) => {
                         for seg in segments.iter() {
-                            self.send_complete(
-                                seg,
-                                &plain_taps,
-                                &mut fanout,
-                                &listeners,
-                                &mut failures,
-                            );
+                            send_complete(scratch, &listeners, seg);
                         }
                     }
                     Err(_) => {
+                        let Scratch {
+                            plain_taps,
+                            fanout,
+                            failures,
+                            ..
+                        } = scratch;
                         failures.extend(plain_taps.iter().map(|(p, _)| (*p, TxFailure::Offload)));
                         failures.extend(
                             fanout
@@ -379,91 +461,47 @@ impl Node {
                         );
                     }
                 }
+                scratch.segments = segments;
             }
         }
-        for out in fanout.iter_mut() {
+        for out in scratch.fanout.iter_mut() {
             out.addrs.clear();
             out.ports.clear();
         }
     }
 
-    /// Send one complete frame to the plain TAPs and the tunnel peers gathered by [`Node::send`].
-    fn send_complete(
-        &self,
-        frame: &[u8],
-        plain_taps: &[(PortId, Rc<TapPort>)],
-        fanout: &mut [Fanout],
-        listeners: &[Option<Rc<ListenerIo>>],
-        failures: &mut Vec<(PortId, TxFailure)>,
-    ) {
-        for (port, tap) in plain_taps {
-            if let Err(e) = send_tap(tap, frame, None) {
-                failures.push((*port, TxFailure::Error));
-                if is_fatal(&e) {
-                    tap.broken.notify_one();
-                }
+    /// Send every waiting train of this task and record what failed.
+    fn flush_trains(&self, scratch: &mut Scratch) {
+        if scratch.trains.iter().all(Train::is_empty) {
+            return;
+        }
+        let listeners = self.listeners();
+        for (slot, train) in scratch.trains.iter_mut().enumerate() {
+            match listeners.get(slot).and_then(Option::as_ref) {
+                Some(lio) => flush_train(lio, train, &mut scratch.failures),
+                // The listener went away in a reload: its peers' ports are gone too.
+                None => train.clear(),
             }
         }
-        for (l, out) in fanout.iter_mut().enumerate() {
-            if out.addrs.is_empty() {
-                continue;
-            }
-            let Some(lio) = listeners.get(l).and_then(Option::as_ref) else {
-                continue;
-            };
-            let header = lio.header.borrow();
-            let mut train = lio.train.borrow_mut();
-            if let ([dest], [port], true) = (&out.addrs[..], &out.ports[..], lio.gso) {
-                if !train.push(*dest, *port, &header, frame) {
-                    flush_train(lio, &mut train, failures);
-                    train.push(*dest, *port, &header, frame);
-                }
-                continue;
-            }
-            // A peer's earlier frames leave before this flood, in order.
-            flush_train(lio, &mut train, failures);
-            udp::send_fanout(
-                lio.sock.get_ref(),
-                &mut lio.scratch.borrow_mut(),
-                &header,
-                frame,
-                &out.addrs,
-                |i, outcome| failures.extend(tx_failure(outcome).map(|f| (out.ports[i], f))),
-            );
-        }
-    }
-
-    /// Send every listener's waiting train and record what failed.
-    fn flush_trains(&self) {
-        let mut failures = self.tx_failures.borrow_mut();
-        for lio in self.listeners.borrow().iter().flatten() {
-            flush_train(lio, &mut lio.train.borrow_mut(), &mut failures);
-        }
-        let mut core = self.core.borrow_mut();
-        for (port, failure) in failures.drain(..) {
-            core.record_tx_failure(port, failure);
-        }
+        self.record_failures(scratch);
     }
 
     /// After a batch: send what the core originated and the waiting trains,
     /// apply the core's events, re-arm the timer.
-    fn after_batch(&self) {
+    fn after_batch(&self, scratch: &mut Scratch) {
         loop {
-            let tx = self.core.borrow_mut().poll_transmit();
+            let tx = lock(&self.core).poll_transmit();
             let Some(tx) = tx else { break };
-            self.send(&tx.ports, Packet::plain(&tx.frame));
-            let mut core = self.core.borrow_mut();
-            for (port, failure) in self.tx_failures.borrow_mut().drain(..) {
-                core.record_tx_failure(port, failure);
-            }
+            self.send(scratch, &tx.ports, Packet::plain(&tx.frame));
+            self.record_failures(scratch);
         }
-        self.flush_trains();
+        self.flush_trains(scratch);
         loop {
-            let event = self.core.borrow_mut().poll_event();
+            let event = lock(&self.core).poll_event();
             match event {
                 Some(Event::PortExpired { port, name }) => {
-                    for l in self.listeners.borrow().iter().flatten() {
-                        l.state.borrow_mut().remove_port(port);
+                    for l in self.listeners().iter().flatten() {
+                        lock(&l.state).remove_port(port);
                     }
                     self.set_egress(port, None);
                     info!(peer = %name, "peer expired after its idle timeout");
@@ -471,17 +509,27 @@ impl Node {
                 None => break,
             }
         }
-        let next = self.core.borrow().poll_timeout();
-        if next.is_some() && (self.armed.get().is_none() || next < self.armed.get()) {
+        let next = lock(&self.core).poll_timeout();
+        let armed = *lock(&self.armed);
+        if next.is_some() && (armed.is_none() || next < armed) {
             self.timer_kick.notify_one();
         }
     }
 
     /// A datagram from `src` on listener `lio`.
-    fn on_datagram(&self, lio: &ListenerIo, src: SocketAddr, datagram: &[u8], now: Instant) {
-        let verdict = lio.state.borrow_mut().ingress(src, datagram);
+    fn on_datagram(
+        &self,
+        scratch: &mut Scratch,
+        lio: &ListenerIo,
+        src: SocketAddr,
+        datagram: &[u8],
+        now: Instant,
+    ) {
+        let verdict = lock(&lio.state).ingress(src, datagram);
         match verdict {
-            Ingress::Known { port, frame } => self.forward(port, Packet::plain(frame), now),
+            Ingress::Known { port, frame } => {
+                self.forward(scratch, port, Packet::plain(frame), now)
+            }
             Ingress::NewPeer {
                 key,
                 remote,
@@ -489,25 +537,28 @@ impl Node {
                 frame,
             } => {
                 let mut cfg = PortConfig::new(name.clone(), PortKind::Peer);
-                cfg.idle_timeout = Some(lio.state.borrow().config().idle_timeout);
-                cfg.snoop = lio.state.borrow().config().multicast.clone();
-                let added = self.core.borrow_mut().add_port(cfg, now);
+                {
+                    let state = lock(&lio.state);
+                    cfg.idle_timeout = Some(state.config().idle_timeout);
+                    cfg.snoop = state.config().multicast.clone();
+                }
+                let added = lock(&self.core).add_port(cfg, now);
                 match added {
                     Ok(port) => {
-                        lio.state.borrow_mut().insert_peer(key, remote, port, false);
+                        lock(&lio.state).insert_peer(key, remote, port, false);
                         self.set_egress(port, Some(Egress::Peer(lio.slot)));
                         info!(peer = %name, %remote, "dynamic peer admitted");
-                        self.forward(port, Packet::plain(frame), now);
+                        self.forward(scratch, port, Packet::plain(frame), now);
                     }
                     Err(e) => warn!(peer = %name, error = %e, "cannot admit peer"),
                 }
             }
             Ingress::Dropped(ListenerDrop::NotAllowed) => {
-                let last = lio.last_refusal_log.get();
+                let mut last = lock(&lio.last_refusal_log);
                 if last.is_none_or(|t| now.saturating_since(t) >= REFUSAL_LOG_INTERVAL) {
-                    lio.last_refusal_log.set(Some(now));
+                    *last = Some(now);
                     warn!(
-                        listener = %lio.state.borrow().name(),
+                        listener = %lock(&lio.state).name(),
                         source = %src,
                         "datagram from a source outside `allow` dropped (further refusals are counted, not logged, for 10s)"
                     );
@@ -518,21 +569,21 @@ impl Node {
     }
 
     /// Answer one control request.
-    pub fn handle_request(self: &Rc<Self>, req: &Request) -> Response {
+    pub fn handle_request(self: &Arc<Self>, req: &Request) -> Response {
         let now = self.clock.now();
         match req {
             Request::Show { what } => match what.as_str() {
                 "state" => Response::ok(self.snapshot(now)),
-                "ports" => Response::ok(self.core.borrow().state(now).ports),
-                "fdb" => Response::ok(self.core.borrow().state(now).fdb),
+                "ports" => Response::ok(lock(&self.core).state(now).ports),
+                "fdb" => Response::ok(lock(&self.core).state(now).fdb),
                 "peers" => Response::ok(self.peers(now)),
                 "counters" => Response::ok(self.snapshot(now)),
-                "mdb" => Response::ok(self.core.borrow().mdb(now)),
-                "querier" => Response::ok(self.core.borrow().mdb(now).queriers),
+                "mdb" => Response::ok(lock(&self.core).mdb(now)),
+                "querier" => Response::ok(lock(&self.core).mdb(now).queriers),
                 other => Response::err(format!("unknown view {other:?}")),
             },
             Request::FdbFlush { port } => {
-                let mut core = self.core.borrow_mut();
+                let mut core = lock(&self.core);
                 match port_id(&core, port.as_deref()) {
                     Ok(id) => {
                         Response::ok(serde_json::json!({ "removed": core.fdb_mut().flush(id) }))
@@ -541,7 +592,7 @@ impl Node {
                 }
             }
             Request::FdbAdd { mac, port, vlan } => {
-                let mut core = self.core.borrow_mut();
+                let mut core = lock(&self.core);
                 match port_id(&core, Some(port)) {
                     Ok(Some(id)) if !mac.is_multicast() && !mac.is_zero() => {
                         core.add_static_fdb(*vlan, *mac, id);
@@ -552,11 +603,11 @@ impl Node {
                 }
             }
             Request::FdbDel { mac, vlan } => {
-                let removed = self.core.borrow_mut().fdb_mut().remove(*vlan, *mac);
+                let removed = lock(&self.core).fdb_mut().remove(*vlan, *mac);
                 Response::ok(serde_json::json!({ "removed": removed }))
             }
             Request::MdbAdd { group, port, vlan } => {
-                let mut core = self.core.borrow_mut();
+                let mut core = lock(&self.core);
                 match port_id(&core, Some(port)) {
                     Ok(Some(id)) => match core.add_static_mdb(*vlan, *group, id) {
                         Ok(()) => Response::ok(serde_json::json!({ "added": true })),
@@ -567,7 +618,7 @@ impl Node {
                 }
             }
             Request::MdbDel { group, port, vlan } => {
-                let mut core = self.core.borrow_mut();
+                let mut core = lock(&self.core);
                 match port_id(&core, Some(port)) {
                     Ok(Some(id)) => {
                         let removed = core.remove_static_mdb(*vlan, *group, id);
@@ -582,7 +633,7 @@ impl Node {
                 Err(e) => Response::err(e),
             },
             Request::MdbFlush { port } => {
-                let mut core = self.core.borrow_mut();
+                let mut core = lock(&self.core);
                 match port_id(&core, port.as_deref()) {
                     Ok(id) => {
                         core.snooper_mut().flush(id);
@@ -595,10 +646,10 @@ impl Node {
     }
 
     fn peers(&self, now: Instant) -> Vec<PeerRow> {
-        let state = self.core.borrow().state(now);
+        let state = lock(&self.core).state(now);
         let mut rows = Vec::new();
-        for l in self.listeners.borrow().iter().flatten() {
-            let listener = l.state.borrow();
+        for l in self.listeners().iter().flatten() {
+            let listener = lock(&l.state);
             for p in listener.peers() {
                 let port = state.ports.iter().find(|v| v.id == p.port.0);
                 rows.push(PeerRow {
@@ -621,15 +672,17 @@ impl Node {
     }
 
     fn snapshot(&self, now: Instant) -> NodeState {
+        // Bound first: the guard of a temporary would live to the end of the
+        // struct expression, and `peers` takes the core's lock again.
+        let switch = lock(&self.core).state(now);
         NodeState {
-            switch: self.core.borrow().state(now),
+            switch,
             listeners: self
-                .listeners
-                .borrow()
+                .listeners()
                 .iter()
                 .flatten()
                 .map(|l| {
-                    let s = l.state.borrow();
+                    let s = lock(&l.state);
                     ListenerRow {
                         name: s.name().to_string(),
                         bind: s.config().bind,
@@ -706,8 +759,7 @@ pub struct NodeState {
 
 /// Write `head` (and `tail`, gathered after it) to a TAP as one frame.
 fn send_tap(tap: &TapPort, head: &[u8], tail: Option<&[u8]>) -> io::Result<()> {
-    let dev = tap.dev.borrow();
-    let Some(dev) = dev.as_ref() else {
+    let Some(dev) = tap.device() else {
         return Err(io::Error::from(io::ErrorKind::NotConnected));
     };
     match tail {
@@ -716,7 +768,56 @@ fn send_tap(tap: &TapPort, head: &[u8], tail: Option<&[u8]>) -> io::Result<()> {
     }
 }
 
-/// Errors after which a TAP descriptor is useless: the device is gone.
+/// Send one complete frame to the plain TAPs and the tunnel peers gathered by [`Node::send`].
+fn send_complete(scratch: &mut Scratch, listeners: &[Option<Arc<ListenerIo>>], frame: &[u8]) {
+    let Scratch {
+        plain_taps,
+        fanout,
+        failures,
+        trains,
+        headers,
+        ..
+    } = scratch;
+    for (port, tap) in plain_taps.iter() {
+        if let Err(e) = send_tap(tap, frame, None) {
+            failures.push((*port, TxFailure::Error));
+            if is_fatal(&e) {
+                tap.broken.notify_one();
+            }
+        }
+    }
+    if trains.len() < listeners.len() {
+        trains.resize_with(listeners.len(), Train::default);
+    }
+    for (l, out) in fanout.iter().enumerate() {
+        if out.addrs.is_empty() {
+            continue;
+        }
+        let Some(lio) = listeners.get(l).and_then(Option::as_ref) else {
+            continue;
+        };
+        let header = lio.header();
+        let train = &mut trains[l];
+        if let ([dest], [port], true) = (&out.addrs[..], &out.ports[..], lio.gso) {
+            if !train.push(*dest, *port, &header, frame) {
+                flush_train(lio, train, failures);
+                train.push(*dest, *port, &header, frame);
+            }
+            continue;
+        }
+        // A peer's earlier frames leave before this flood, in order.
+        flush_train(lio, train, failures);
+        udp::send_fanout(
+            lio.sock.get_ref(),
+            headers,
+            &header,
+            frame,
+            &out.addrs,
+            |i, outcome| failures.extend(tx_failure(outcome).map(|f| (out.ports[i], f))),
+        );
+    }
+}
+
 /// Send a listener's waiting train, collecting what failed.
 fn flush_train(lio: &ListenerIo, train: &mut Train, failures: &mut Vec<(PortId, TxFailure)>) {
     train.flush(lio.sock.get_ref(), |port, outcome, datagrams| {
@@ -735,6 +836,7 @@ fn tx_failure(outcome: SendOutcome) -> Option<TxFailure> {
     }
 }
 
+/// Errors after which a TAP descriptor is useless: the device is gone.
 fn is_fatal(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
@@ -748,16 +850,13 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
 }
 
 /// Run the switch until `shutdown` completes: for a program that embeds the
-/// switch and has its own way to stop it (`overcast lab`).
+/// switch and has its own way to stop it (`overcast lab`). Ports run as
+/// tasks of the calling runtime: a current-thread runtime is one worker, a
+/// multi-thread runtime spreads them over its workers.
 pub async fn run_until(
     opts: RunOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let local = tokio::task::LocalSet::new();
-    local.run_until(run_local(opts, shutdown)).await
-}
-
-async fn run_local(opts: RunOptions, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
     let metrics = scrape::bind(opts.config.metrics_listen)?;
     let clock = Clock::start();
     let mac = opts.config.mac.unwrap_or_else(random_mac);
@@ -769,26 +868,23 @@ async fn run_local(opts: RunOptions, shutdown: impl Future<Output = ()>) -> Resu
         }
         None => None,
     };
-    let node = Rc::new(Node {
-        core: RefCell::new(core),
-        egress: RefCell::new(Vec::new()),
-        listeners: RefCell::new(Vec::new()),
-        taps: RefCell::new(Vec::new()),
-        config: RefCell::new(Config::default()),
+    let node = Arc::new(Node {
+        core: Mutex::new(core),
+        egress: RwLock::new(Arc::new(Vec::new())),
+        listeners: RwLock::new(Arc::new(Vec::new())),
+        taps: Mutex::new(Vec::new()),
+        config: Mutex::new(Config::default()),
+        reloading: Mutex::new(()),
         reload_source: opts.reload,
         mac,
         clock,
         timer_kick: Notify::new(),
-        armed: Cell::new(None),
-        fanout: RefCell::new(Vec::new()),
-        tx_failures: RefCell::new(Vec::new()),
-        segments: RefCell::new(Segments::default()),
-        plain_taps: RefCell::new(Vec::new()),
+        armed: Mutex::new(None),
         capture,
     });
     // Start-up is a reload from nothing: one code path builds and changes the switch.
     node.apply(opts.config)?;
-    tokio::task::spawn_local(timer_task(node.clone()));
+    tokio::spawn(timer_task(node.clone()));
 
     let _control = match &opts.control {
         Some(path) => {
@@ -798,7 +894,7 @@ async fn run_local(opts: RunOptions, shutdown: impl Future<Output = ()>) -> Resu
             })?;
             info!(path = %path.display(), "control socket");
             let n = node.clone();
-            tokio::task::spawn_local(server.serve(move |req| n.handle_request(&req)));
+            tokio::spawn(server.serve(move |req| n.handle_request(&req)));
             Some(control::Cleanup(path.clone()))
         }
         None => None,
@@ -809,13 +905,13 @@ async fn run_local(opts: RunOptions, shutdown: impl Future<Output = ()>) -> Resu
     }
 
     info!(
-        taps = node.taps.borrow().len(),
-        listeners = node.listeners.borrow().iter().flatten().count(),
+        taps = lock(&node.taps).len(),
+        listeners = node.listeners().iter().flatten().count(),
         "overcast is switching"
     );
     run_until_shutdown(&node, shutdown).await;
     info!("shutting down");
-    for tap in node.taps.borrow().iter() {
+    for tap in lock(&node.taps).iter() {
         tap.shut();
     }
     if let Some(cap) = &node.capture {
@@ -826,7 +922,7 @@ async fn run_local(opts: RunOptions, shutdown: impl Future<Output = ()>) -> Resu
 }
 
 /// Serve SIGHUP reloads until `stop` completes.
-async fn run_until_shutdown(node: &Rc<Node>, stop: impl Future<Output = ()>) {
+async fn run_until_shutdown(node: &Arc<Node>, stop: impl Future<Output = ()>) {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hup = signal(SignalKind::hangup()).ok();
     tokio::pin!(stop);
@@ -863,16 +959,17 @@ pub(super) fn random_mac() -> crate::packet::ethernet::MacAddr {
     crate::packet::ethernet::MacAddr(b)
 }
 
-pub(super) async fn tap_task(node: Rc<Node>, tap: Rc<TapPort>) {
+pub(super) async fn tap_task(node: Arc<Node>, tap: Arc<TapPort>) {
     let mut backoff = RETRY_MIN;
     let mut buf = vec![0u8; TAP_BUF];
-    while !tap.removed.get() {
-        let dev = match Tap::open(&tap.name, tap.offload.get())
+    let mut scratch = Scratch::default();
+    while !tap.removed.load(Relaxed) {
+        let dev = match Tap::open(&tap.name, tap.offload.load(Relaxed))
             .and_then(|t| reactor::register(t, Interest::READABLE))
         {
-            Ok(dev) => Rc::new(dev),
+            Ok(dev) => Arc::new(dev),
             Err(e) => {
-                if tap.removed.get() {
+                if tap.removed.load(Relaxed) {
                     break;
                 }
                 warn!(tap = %tap.name, error = %e, retry_in = ?backoff, "cannot open TAP; port stays down");
@@ -881,29 +978,26 @@ pub(super) async fn tap_task(node: Rc<Node>, tap: Rc<TapPort>) {
                 continue;
             }
         };
-        if tap.removed.get() {
+        if tap.removed.load(Relaxed) {
             break;
         }
-        tap.vnet.set(dev.get_ref().vnet());
-        if let Some(mtu) = tap.mtu.get() {
+        tap.vnet.store(dev.get_ref().vnet(), Relaxed);
+        let mtu = *lock(&tap.mtu);
+        if let Some(mtu) = mtu {
             if let Err(e) = super::tap::set_mtu(&tap.name, mtu) {
                 warn!(tap = %tap.name, mtu, error = %e, "cannot set the MTU");
             }
         }
-        *tap.dev.borrow_mut() = Some(dev.clone());
-        node.core
-            .borrow_mut()
-            .set_port_up(tap.port, true, node.clock.now());
+        *lock(&tap.dev) = Some(dev.clone());
+        lock(&node.core).set_port_up(tap.port, true, node.clock.now());
         info!(tap = %tap.name, offload = dev.get_ref().vnet(), "TAP port up");
-        let why = tap_read_loop(&node, &tap, &dev, &mut buf).await;
-        *tap.dev.borrow_mut() = None;
-        if tap.removed.get() {
+        let why = tap_read_loop(&node, &tap, &dev, &mut buf, &mut scratch).await;
+        *lock(&tap.dev) = None;
+        if tap.removed.load(Relaxed) {
             info!(tap = %tap.name, "TAP port removed");
             break;
         }
-        node.core
-            .borrow_mut()
-            .set_port_up(tap.port, false, node.clock.now());
+        lock(&node.core).set_port_up(tap.port, false, node.clock.now());
         warn!(tap = %tap.name, error = %why, "TAP port down; will reopen");
         backoff = RETRY_MIN;
         tokio::time::sleep(backoff).await;
@@ -916,6 +1010,7 @@ async fn tap_read_loop(
     tap: &TapPort,
     dev: &AsyncFd<Tap>,
     buf: &mut [u8],
+    scratch: &mut Scratch,
 ) -> io::Error {
     loop {
         let mut guard = tokio::select! {
@@ -937,12 +1032,8 @@ async fn tap_read_loop(
                         Some(Packet::plain(data))
                     };
                     match pkt {
-                        Some(pkt) => node.forward(tap.port, pkt, now),
-                        None => {
-                            node.core
-                                .borrow_mut()
-                                .record_rx_drop(tap.port, n, DropReason::TooShort)
-                        }
+                        Some(pkt) => node.forward(scratch, tap.port, pkt, now),
+                        None => lock(&node.core).record_rx_drop(tap.port, n, DropReason::TooShort),
                     }
                     taken += 1;
                 }
@@ -954,15 +1045,16 @@ async fn tap_read_loop(
                 Err(e) => return e,
             }
         }
-        node.after_batch();
+        node.after_batch(scratch);
         if taken == PORT_BATCH {
             tokio::task::yield_now().await;
         }
     }
 }
 
-pub(super) async fn listener_task(node: Rc<Node>, lio: Rc<ListenerIo>) {
+pub(super) async fn listener_task(node: Arc<Node>, lio: Arc<ListenerIo>) {
     let mut batch = RxBatch::default();
+    let mut scratch = Scratch::default();
     loop {
         let ready = tokio::select! {
             ready = lio.sock.readable() => ready,
@@ -980,9 +1072,9 @@ pub(super) async fn listener_task(node: Rc<Node>, lio: Rc<ListenerIo>) {
             match batch.recv(lio.sock.get_ref()) {
                 Ok(_) => {
                     let now = node.clock.now();
-                    lio.state.borrow_mut().count_truncated(batch.truncated());
+                    lock(&lio.state).count_truncated(batch.truncated());
                     for (src, datagram) in batch.iter() {
-                        node.on_datagram(&lio, src, datagram, now);
+                        node.on_datagram(&mut scratch, &lio, src, datagram, now);
                     }
                     rounds += 1;
                     if rounds * udp::RX_BATCH >= PORT_BATCH {
@@ -1002,15 +1094,16 @@ pub(super) async fn listener_task(node: Rc<Node>, lio: Rc<ListenerIo>) {
                 }
             }
         }
-        node.after_batch();
+        node.after_batch(&mut scratch);
         tokio::task::yield_now().await;
     }
 }
 
-async fn timer_task(node: Rc<Node>) {
+async fn timer_task(node: Arc<Node>) {
+    let mut scratch = Scratch::default();
     loop {
-        let deadline = node.core.borrow().poll_timeout();
-        node.armed.set(deadline);
+        let deadline = lock(&node.core).poll_timeout();
+        *lock(&node.armed) = deadline;
         let sleep = async {
             match deadline {
                 Some(t) => tokio::time::sleep_until(node.clock.to_tokio(t)).await,
@@ -1020,8 +1113,8 @@ async fn timer_task(node: Rc<Node>) {
         tokio::select! {
             _ = sleep => {
                 let now = node.clock.now();
-                node.core.borrow_mut().handle_timeout(now);
-                node.after_batch();
+                lock(&node.core).handle_timeout(now);
+                node.after_batch(&mut scratch);
             }
             _ = node.timer_kick.notified() => {}
         }

@@ -69,6 +69,19 @@ impl Train {
         true
     }
 
+    /// Nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Forget what is waiting (its listener is gone).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.dest = None;
+        self.count = 0;
+        self.closed = false;
+    }
+
     /// Send what is waiting. `outcome(port, what, datagrams)` reports the result.
     pub fn flush(
         &mut self,
@@ -95,9 +108,7 @@ impl Train {
             }
             Err(e) => outcome(port, classify(&e), 1),
         }
-        self.buf.clear();
-        self.count = 0;
-        self.closed = false;
+        self.clear();
     }
 }
 

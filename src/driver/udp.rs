@@ -261,6 +261,11 @@ pub struct FanoutScratch {
     msgs: Vec<libc::mmsghdr>,
 }
 
+// SAFETY: the raw pointers in `iovs` and `msgs` are written and used only
+// within one `send_fanout` call, which fills them afresh; between calls they
+// are dead values, so moving the scratch to another thread shares nothing.
+unsafe impl Send for FanoutScratch {}
+
 /// Send `frame` (after `header`) to every address in `dests`, batching with
 /// sendmmsg. `outcome(i, ..)` is called for each destination.
 pub fn send_fanout(

@@ -534,3 +534,34 @@ pub fn wait_file(file: &Path) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Transfer `bytes` from `from` to `to_ip` over TCP; returns (sent digest, received digest).
+pub fn tcp_transfer(from: &Netns, to: &Netns, to_ip: &str, bytes: u64) -> (String, String) {
+    let dir = TempDir::new();
+    let ready = dir.path().join("ready");
+    let server = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &to.name,
+            "python3",
+            &tool("tcp.py"),
+            "serve",
+            "5001",
+            "--ready",
+        ])
+        .arg(&ready)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("server starts");
+    wait_file(&ready);
+    let sent = from.run(&format!(
+        "timeout 60 python3 {} send {to_ip} 5001 {bytes}",
+        tool("tcp.py")
+    ));
+    let got = server.wait_with_output().expect("server ends");
+    (
+        sent.trim().to_string(),
+        String::from_utf8_lossy(&got.stdout).trim().to_string(),
+    )
+}

@@ -21,16 +21,16 @@
 
 mod writer;
 
+use super::lock;
 use crate::port::PortId;
 use crate::switch::Switch;
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
-use std::cell::{Cell, RefCell};
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
@@ -114,19 +114,19 @@ struct Msg {
     frame: Vec<u8>,
 }
 
-/// The data path's handle: cheap, non-blocking, single-threaded.
+/// The data path's handle: cheap and non-blocking, shared by the workers.
 #[derive(Debug)]
 pub struct Capture {
-    tx: RefCell<Option<SyncSender<Msg>>>,
+    tx: Mutex<Option<SyncSender<Msg>>>,
     shared: Arc<Shared>,
     /// Port names by id, as of the last refresh from the core.
-    names: RefCell<Vec<Option<Arc<str>>>>,
+    names: Mutex<Vec<Option<Arc<str>>>>,
     /// Ports were added or removed since `names` was filled: refresh before
     /// naming a file (a port id may now belong to another port).
-    stale: Cell<bool>,
+    stale: AtomicBool,
     /// Wall time at the core's clock origin.
     wall_origin: Duration,
-    writer: RefCell<Option<JoinHandle<()>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Capture {
@@ -159,36 +159,33 @@ impl Capture {
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default();
         Capture {
-            tx: RefCell::new(Some(tx)),
+            tx: Mutex::new(Some(tx)),
             shared,
-            names: RefCell::new(Vec::new()),
-            stale: Cell::new(true),
+            names: Mutex::new(Vec::new()),
+            stale: AtomicBool::new(true),
             wall_origin: wall_now.saturating_sub(now.since_origin()),
-            writer: RefCell::new(writer),
+            writer: Mutex::new(writer),
         }
     }
 
     /// A port was added or removed: names are looked up again before the next frame.
     pub fn ports_changed(&self) {
-        self.stale.set(true);
+        self.stale.store(true, Ordering::Relaxed);
     }
 
     /// `frame` arrived on `port` at `now`: call before the core decides on it.
     pub fn rx(&self, core: &Switch, port: PortId, frame: &[u8], now: Instant) {
-        if self.stale.get() || self.name(port).is_none() {
+        if self.stale.load(Ordering::Relaxed) || self.name(port).is_none() {
             self.refresh_names(core, now);
         }
         self.enqueue(port, Direction::In, frame, now);
     }
 
     /// The switch is sending `frame` out of `port` at `now`. `core` is only
-    /// borrowed if ports changed; while forwarding it is busy, but then the
-    /// names were refreshed by [`Capture::rx`] just before.
-    pub fn tx(&self, core: &RefCell<Switch>, port: PortId, frame: &[u8], now: Instant) {
-        if self.stale.get() {
-            if let Ok(core) = core.try_borrow() {
-                self.refresh_names(&core, now);
-            }
+    /// locked if ports changed; the caller must not hold it.
+    pub fn tx(&self, core: &Mutex<Switch>, port: PortId, frame: &[u8], now: Instant) {
+        if self.stale.load(Ordering::Relaxed) {
+            self.refresh_names(&lock(core), now);
         }
         self.enqueue(port, Direction::Out, frame, now);
     }
@@ -204,19 +201,20 @@ impl Capture {
 
     /// Stop taking frames, let the writer flush what is queued, and wait for it.
     pub fn shutdown(&self) {
-        self.tx.borrow_mut().take();
-        if let Some(handle) = self.writer.borrow_mut().take() {
+        lock(&self.tx).take();
+        let writer = lock(&self.writer).take();
+        if let Some(handle) = writer {
             let _ = handle.join();
         }
     }
 
     fn name(&self, port: PortId) -> Option<Arc<str>> {
-        self.names.borrow().get(port.index()).cloned().flatten()
+        lock(&self.names).get(port.index()).cloned().flatten()
     }
 
     fn refresh_names(&self, core: &Switch, now: Instant) {
-        self.stale.set(false);
-        let mut names = self.names.borrow_mut();
+        self.stale.store(false, Ordering::Relaxed);
+        let mut names = lock(&self.names);
         names.clear();
         for p in core.state(now).ports {
             let i = p.id as usize;
@@ -231,7 +229,7 @@ impl Capture {
         let Some(name) = self.name(port) else {
             return;
         };
-        let tx = self.tx.borrow();
+        let tx = lock(&self.tx);
         let Some(tx) = tx.as_ref() else {
             return;
         };

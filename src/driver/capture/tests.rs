@@ -85,7 +85,7 @@ fn a_huge_backlog_is_bounded_by_bytes_too() {
     let cap = Capture::with_sender(tx, Arc::new(Shared::default()), None, Instant::ZERO);
     cap.refresh_names(&sw, Instant::ZERO);
     let jumbo = vec![0u8; 65_536];
-    let core = std::cell::RefCell::new(sw);
+    let core = std::sync::Mutex::new(sw);
     for _ in 0..(QUEUE_BYTES / jumbo.len() + 3) {
         cap.tx(&core, PortId(0), &jumbo, Instant::ZERO);
     }
@@ -97,12 +97,11 @@ fn a_huge_backlog_is_bounded_by_bytes_too() {
 #[test]
 fn a_reused_port_id_is_captured_under_its_new_name() {
     let dir = temp_dir("reuse");
-    let core = std::cell::RefCell::new(switch_with(&["old"]));
+    let core = std::sync::Mutex::new(switch_with(&["old"]));
     let cap = Capture::start(&CaptureConfig::new(&dir), Instant::ZERO).unwrap();
     cap.tx(&core, PortId(0), b"to old", Instant::ZERO);
-    core.borrow_mut().remove_port(PortId(0));
-    let new = core
-        .borrow_mut()
+    crate::driver::lock(&core).remove_port(PortId(0));
+    let new = crate::driver::lock(&core)
         .add_port(PortConfig::new("new", PortKind::Tap), Instant::ZERO)
         .unwrap();
     assert_eq!(new, PortId(0), "the freed id is reused");
@@ -117,13 +116,12 @@ fn a_reused_port_id_is_captured_under_its_new_name() {
 #[test]
 fn every_port_gets_in_and_out_files_named_safely() {
     let dir = temp_dir("ports");
-    let core = std::cell::RefCell::new(switch_with(&["tap0"]));
+    let core = std::sync::Mutex::new(switch_with(&["tap0"]));
     let cap = Capture::start(&CaptureConfig::new(&dir), Instant::ZERO).unwrap();
     // A port that only ever sends is named from the core.
     cap.tx(&core, PortId(0), b"to the tap", Instant::from_millis(5));
     // A peer admitted later is picked up once the driver says ports changed.
-    let peer = core
-        .borrow_mut()
+    let peer = crate::driver::lock(&core)
         .add_port(
             PortConfig::new("vxlan/10.0.0.2", PortKind::Peer),
             Instant::ZERO,
@@ -131,7 +129,7 @@ fn every_port_gets_in_and_out_files_named_safely() {
         .unwrap();
     cap.ports_changed();
     cap.rx(
-        &core.borrow(),
+        &crate::driver::lock(&core),
         peer,
         b"from the peer",
         Instant::from_millis(6),

@@ -1,14 +1,10 @@
 //! The live switch's metrics endpoint: `GET /metrics` over HTTP/1.1, served by axum.
 //!
-//! axum runs handlers on tokio tasks that must be `Send`, but the [`Node`]
-//! lives on one thread behind `Rc`/`RefCell`. The bridge: a handler sends a
-//! oneshot reply slot down an `mpsc` channel, and a `spawn_local` task on the
-//! switch's thread takes a [`Sample`] from the node (between two batches, as
-//! every task does), renders it and replies. Connections run on the same
-//! current-thread runtime, so the core is never touched off its thread and
-//! needs no lock.
+//! A scrape takes the core's lock once, copies the counters into a
+//! [`Sample`], and renders it with no lock held, so a scrape costs the
+//! switching tasks one short wait at most.
 
-use super::{Node, StartError};
+use super::{lock, Node, StartError};
 use crate::metrics::{ListenerSample, MetricsAddr, Sample, CONTENT_TYPE};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -16,12 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use std::net::{SocketAddr, TcpListener};
-use std::rc::Rc;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
 use tracing::{info, warn};
-
-/// Scrapes waiting for the switch's thread; more wait in their handlers.
-const QUEUE: usize = 16;
 
 /// The bound endpoint, waiting for the node to exist.
 pub(super) struct Endpoint {
@@ -41,19 +33,14 @@ pub(super) fn bind(addr: Option<MetricsAddr>) -> Result<Option<Endpoint>, StartE
 }
 
 /// Serve `GET /metrics` from `node` until the switch stops.
-pub(super) fn serve(endpoint: Endpoint, node: Rc<Node>) -> Result<(), StartError> {
+pub(super) fn serve(endpoint: Endpoint, node: Arc<Node>) -> Result<(), StartError> {
     let addr = endpoint.addr;
     let listener = tokio::net::TcpListener::from_std(endpoint.listener)
         .map_err(|source| StartError::Metrics { addr, source })?;
-    let (tx, mut rx) = mpsc::channel::<oneshot::Sender<Option<String>>>(QUEUE);
-    tokio::task::spawn_local(async move {
-        while let Some(reply) = rx.recv().await {
-            let body = sample(&node).render().ok();
-            let _ = reply.send(body);
-        }
-    });
-    let app = Router::new().route("/metrics", get(scrape)).with_state(tx);
-    tokio::task::spawn_local(async move {
+    let app = Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(node);
+    tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             warn!(error = %e, "metrics endpoint stopped");
         }
@@ -62,22 +49,17 @@ pub(super) fn serve(endpoint: Endpoint, node: Rc<Node>) -> Result<(), StartError
     Ok(())
 }
 
-async fn scrape(State(tx): State<mpsc::Sender<oneshot::Sender<Option<String>>>>) -> Response {
-    let (reply, body) = oneshot::channel();
-    if tx.send(reply).await.is_err() {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    match body.await {
-        Ok(Some(body)) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response(),
-        Ok(None) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+async fn scrape(State(node): State<Arc<Node>>) -> Response {
+    match sample(&node).render() {
+        Ok(body) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
 /// The node's counters now: ports, table sizes, queriers, listeners.
 fn sample(node: &Node) -> Sample {
     let now = node.clock.now();
-    let core = node.core.borrow();
+    let core = lock(&node.core);
     let snoop = core.snooper().state(now);
     Sample {
         ports: core.port_views(now),
@@ -86,12 +68,11 @@ fn sample(node: &Node) -> Sample {
         queriers: snoop.queriers,
         snoop: snoop.counters,
         listeners: node
-            .listeners
-            .borrow()
+            .listeners()
             .iter()
             .flatten()
             .map(|l| {
-                let s = l.state.borrow();
+                let s = lock(&l.state);
                 ListenerSample {
                     name: s.name().to_string(),
                     peers: s.peer_count(),
