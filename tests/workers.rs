@@ -77,6 +77,10 @@ fn a_hub_with_two_workers_carries_tcp_between_kernel_vxlan_hosts() {
     assert!(hosts[0].ping_within(&ips[1], 10));
     assert!(hosts[2].ping_within(&ips[0], 10));
     assert_eq!(worker_threads(oc.pid()), 2, "not running two workers");
+    assert!(
+        oc.log_text().contains("sockets=2"),
+        "listeners are not sharded over the workers"
+    );
     let (first, second) = std::thread::scope(|s| {
         let a = s.spawn(|| tcp_transfer(&hosts[0], &hosts[1], &ips[1], 16 << 20));
         let b = s.spawn(|| tcp_transfer(&hosts[2], &hosts[0], &ips[0], 16 << 20));

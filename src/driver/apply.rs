@@ -78,12 +78,13 @@ impl Node {
         let mut fresh = Vec::new();
         for (i, w) in wanted.iter().enumerate() {
             if reuse[i].is_none() {
-                let sock = udp::bind(w.bind).map_err(|source| StartError::Bind {
-                    name: w.display_name(),
-                    addr: w.bind,
-                    source,
-                })?;
-                fresh.push((i, sock));
+                let socks =
+                    udp::bind_group(w.bind, self.workers).map_err(|source| StartError::Bind {
+                        name: w.display_name(),
+                        addr: w.bind,
+                        source,
+                    })?;
+                fresh.push((i, socks));
             }
         }
 
@@ -114,8 +115,8 @@ impl Node {
                 }
             }
         }
-        for (i, sock) in fresh {
-            let slot = self.add_listener(sock, wanted[i].clone())?;
+        for (i, socks) in fresh {
+            let slot = self.add_listener(socks, wanted[i].clone())?;
             slot_of[i] = slot;
             summary
                 .added
@@ -254,7 +255,7 @@ impl Node {
 
     fn add_listener(
         self: &Arc<Self>,
-        sock: std::net::UdpSocket,
+        socks: Vec<std::net::UdpSocket>,
         cfg: ListenerConfig,
     ) -> Result<usize, StartError> {
         let slot = {
@@ -268,12 +269,13 @@ impl Node {
         let allow: Vec<String> = cfg.allow.iter().map(|n| n.to_string()).collect();
         let vni = (cfg.encap == Encap::Vxlan).then_some(cfg.vni);
         let encap = cfg.encap;
-        let lio = Arc::new(ListenerIo::new(slot, sock, cfg)?);
+        let lio = Arc::new(ListenerIo::new(slot, socks, cfg)?);
         info!(
             listener = %name,
             addr = %lio.local_addr().map(|a| a.to_string()).unwrap_or_default(),
             %encap,
             vni = ?vni,
+            sockets = lio.sockets(),
             allow = %if allow.is_empty() { "none (static peers only)".to_string() } else { allow.join(", ") },
             "listening"
         );
@@ -284,7 +286,9 @@ impl Node {
                 listeners[slot] = Some(lio.clone());
             }
         });
-        tokio::spawn(listener_task(self.clone(), lio));
+        for index in 0..lio.sockets() {
+            tokio::spawn(listener_task(self.clone(), lio.clone(), index));
+        }
         Ok(slot)
     }
 

@@ -151,37 +151,59 @@ impl TapPort {
     }
 }
 
-/// A UDP listener: its socket and its peer table.
+/// A UDP listener: its sockets and its peer table.
 pub(super) struct ListenerIo {
     /// Slot in `Node::listeners`, the id `Egress::Peer` refers to.
     pub(super) slot: usize,
-    sock: AsyncFd<std::net::UdpSocket>,
+    /// One socket per worker, all bound to the listener's address: the
+    /// kernel spreads peers over them, and each has its own task. Sends go
+    /// out of the first.
+    socks: Vec<AsyncFd<std::net::UdpSocket>>,
     pub(super) state: Mutex<Listener>,
     /// Encapsulation header put before every frame (VXLAN: 8 bytes; raw: none).
     header: Mutex<Arc<[u8]>>,
     /// The kernel takes `UDP_SEGMENT` on this socket, so trains are used.
     gso: bool,
     last_refusal_log: Mutex<Option<Instant>>,
-    stop: Notify,
+    /// Set once when the listener is removed; every task of it ends.
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl ListenerIo {
+    /// `socks`: at least one, all bound to the same address (see [`udp::bind_group`]).
     pub(super) fn new(
         slot: usize,
-        sock: std::net::UdpSocket,
+        socks: Vec<std::net::UdpSocket>,
         cfg: ListenerConfig,
     ) -> io::Result<Self> {
         let state = Listener::new(cfg);
-        let gso = udp::supports_gso(&sock);
+        let gso = socks.first().is_some_and(udp::supports_gso);
+        let socks = socks
+            .into_iter()
+            .map(|s| reactor::register(s, Interest::READABLE))
+            .collect::<io::Result<Vec<_>>>()?;
+        if socks.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no socket"));
+        }
         Ok(ListenerIo {
             slot,
             gso,
-            sock: reactor::register(sock, Interest::READABLE)?,
+            socks,
             header: Mutex::new(header_of(&state)),
             state: Mutex::new(state),
             last_refusal_log: Mutex::new(None),
-            stop: Notify::new(),
+            stop: tokio::sync::watch::Sender::new(false),
         })
+    }
+
+    /// The socket frames are sent from.
+    fn sock(&self) -> &AsyncFd<std::net::UdpSocket> {
+        &self.socks[0]
+    }
+
+    /// How many sockets (and receive tasks) the listener has.
+    pub(super) fn sockets(&self) -> usize {
+        self.socks.len()
     }
 
     /// Take a new configuration, keeping the socket and the peers.
@@ -195,13 +217,13 @@ impl ListenerIo {
         lock(&self.header).clone()
     }
 
-    /// End the listener's task (the socket closes when the last reference goes).
+    /// End the listener's tasks (the sockets close when the last reference goes).
     pub(super) fn shut(&self) {
-        self.stop.notify_one();
+        self.stop.send_replace(true);
     }
 
     pub(super) fn local_addr(&self) -> Option<SocketAddr> {
-        self.sock.get_ref().local_addr().ok()
+        self.sock().get_ref().local_addr().ok()
     }
 }
 
@@ -296,6 +318,8 @@ pub struct Node {
     reload_source: Option<ReloadSource>,
     /// Serialises reloads (SIGHUP and the control socket may ask at once).
     pub(super) reloading: Mutex<()>,
+    /// The runtime's worker threads: each listener gets a socket per worker.
+    pub(super) workers: usize,
     /// Source MAC of our own frames; fixed for the switch's life.
     pub(super) mac: crate::packet::ethernet::MacAddr,
     pub(super) clock: Clock,
@@ -509,9 +533,16 @@ impl Node {
                 None => break,
             }
         }
-        let next = lock(&self.core).poll_timeout();
-        let armed = *lock(&self.armed);
-        if next.is_some() && (armed.is_none() || next < armed) {
+        // Under the core's lock, like the timer task's re-arming, so a timer
+        // added on one worker while the timer task re-arms on another is
+        // never missed.
+        let kick = {
+            let core = lock(&self.core);
+            let next = core.poll_timeout();
+            let armed = *lock(&self.armed);
+            next.is_some() && (armed.is_none() || next < armed)
+        };
+        if kick {
             self.timer_kick.notify_one();
         }
     }
@@ -808,7 +839,7 @@ fn send_complete(scratch: &mut Scratch, listeners: &[Option<Arc<ListenerIo>>], f
         // A peer's earlier frames leave before this flood, in order.
         flush_train(lio, train, failures);
         udp::send_fanout(
-            lio.sock.get_ref(),
+            lio.sock().get_ref(),
             headers,
             &header,
             frame,
@@ -820,7 +851,7 @@ fn send_complete(scratch: &mut Scratch, listeners: &[Option<Arc<ListenerIo>>], f
 
 /// Send a listener's waiting train, collecting what failed.
 fn flush_train(lio: &ListenerIo, train: &mut Train, failures: &mut Vec<(PortId, TxFailure)>) {
-    train.flush(lio.sock.get_ref(), |port, outcome, datagrams| {
+    train.flush(lio.sock().get_ref(), |port, outcome, datagrams| {
         if let Some(f) = tx_failure(outcome) {
             failures.extend(std::iter::repeat_n((port, f), datagrams));
         }
@@ -875,6 +906,7 @@ pub async fn run_until(
         taps: Mutex::new(Vec::new()),
         config: Mutex::new(Config::default()),
         reloading: Mutex::new(()),
+        workers: tokio::runtime::Handle::current().metrics().num_workers(),
         reload_source: opts.reload,
         mac,
         clock,
@@ -1052,13 +1084,18 @@ async fn tap_read_loop(
     }
 }
 
-pub(super) async fn listener_task(node: Arc<Node>, lio: Arc<ListenerIo>) {
+/// Receive and switch the datagrams of socket `index` of `lio`.
+pub(super) async fn listener_task(node: Arc<Node>, lio: Arc<ListenerIo>, index: usize) {
     let mut batch = RxBatch::default();
     let mut scratch = Scratch::default();
+    let mut stop = lio.stop.subscribe();
+    let Some(sock) = lio.socks.get(index) else {
+        return;
+    };
     loop {
         let ready = tokio::select! {
-            ready = lio.sock.readable() => ready,
-            _ = lio.stop.notified() => return,
+            ready = sock.readable() => ready,
+            _ = stop.wait_for(|stopped| *stopped) => return,
         };
         let mut guard = match ready {
             Ok(g) => g,
@@ -1069,7 +1106,7 @@ pub(super) async fn listener_task(node: Arc<Node>, lio: Arc<ListenerIo>) {
         };
         let mut rounds = 0;
         loop {
-            match batch.recv(lio.sock.get_ref()) {
+            match batch.recv(sock.get_ref()) {
                 Ok(_) => {
                     let now = node.clock.now();
                     lock(&lio.state).count_truncated(batch.truncated());
@@ -1102,8 +1139,12 @@ pub(super) async fn listener_task(node: Arc<Node>, lio: Arc<ListenerIo>) {
 async fn timer_task(node: Arc<Node>) {
     let mut scratch = Scratch::default();
     loop {
-        let deadline = lock(&node.core).poll_timeout();
-        *lock(&node.armed) = deadline;
+        let deadline = {
+            let core = lock(&node.core);
+            let deadline = core.poll_timeout();
+            *lock(&node.armed) = deadline;
+            deadline
+        };
         let sleep = async {
             match deadline {
                 Some(t) => tokio::time::sleep_until(node.clock.to_tokio(t)).await,

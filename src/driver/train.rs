@@ -222,7 +222,9 @@ mod tests {
     /// this also checks that [`RxBatch`] splits it back at the segment size.
     #[test]
     fn a_train_arrives_as_separate_datagrams() {
-        let rx = udp::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let rx = udp::bind_group("127.0.0.1:0".parse().unwrap(), 1)
+            .unwrap()
+            .remove(0);
         let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         if !udp::supports_gso(&tx) {
             eprintln!("skipped: this kernel has no UDP_SEGMENT");

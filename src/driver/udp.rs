@@ -19,15 +19,32 @@ pub const RX_BATCH: usize = 32;
 /// Room for the one control message we ask for (UDP_GRO's segment size), 8-byte aligned.
 const CONTROL_WORDS: usize = 8;
 
+/// Bind `count` sockets to `addr` (with `SO_REUSEPORT` when more than one,
+/// so the kernel spreads senders over them by address, each sender always to
+/// the same socket). With port 0 the others share the first one's port.
+pub fn bind_group(addr: SocketAddr, count: usize) -> io::Result<Vec<std::net::UdpSocket>> {
+    let shared = count > 1;
+    let first = bind_one(addr, shared)?;
+    let addr = first.local_addr()?;
+    let mut socks = vec![first];
+    for _ in 1..count {
+        socks.push(bind_one(addr, shared)?);
+    }
+    Ok(socks)
+}
+
 /// Bind a non-blocking UDP socket that refuses to fragment: an oversized
 /// frame is reported (EMSGSIZE) and counted instead of silently fragmented.
-pub fn bind(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
+fn bind_one(addr: SocketAddr, shared: bool) -> io::Result<std::net::UdpSocket> {
     let domain = Domain::for_address(addr);
     let sock = Socket::new(
         domain,
         Type::DGRAM.nonblocking().cloexec(),
         Some(Protocol::UDP),
     )?;
+    if shared {
+        sock.set_reuse_port(true)?;
+    }
     if addr.is_ipv6() {
         // "[::]:4789" serves IPv4 peers too, as v4-mapped addresses.
         sock.set_only_v6(false)?;
