@@ -35,6 +35,15 @@ streams() {
   gbps "${files[@]}"
 }
 serve() { for ns in "$@"; do ip netns exec "$ns" iperf3 -s -D -1 > /dev/null; done; sleep 0.3; }
+# measure PATH WORKERS PID CLIENT1 SERVER1 IP1 CLIENT2 SERVER2 IP2: stream 1 alone, then 1 and 2 at
+# once; prints one result line and stops the switch PID.
+measure() {
+  local c0 one c1 two c2
+  c0=$(cpu_s "$3"); serve "$5"; one=$(streams "$4" "$6"); c1=$(cpu_s "$3")
+  serve "$5" "$8"; two=$(streams "$4" "$6" "$7" "$9"); c2=$(cpu_s "$3")
+  echo "$1 $2 $one $(per_gb "$c0" "$c1" "$one") $two $(per_gb "$c1" "$c2" "$two")"
+  kill "$3"; wait "$3" 2> /dev/null || true
+}
 
 tap_round() { # tap_round WORKERS
   local n pid i=1
@@ -46,11 +55,7 @@ tap_round() { # tap_round WORKERS
     ip -n "$p$n" addr add "10.57.0.$i/24" dev "$p$n"; ip -n "$p$n" link set "$p$n" up; i=$((i + 1))
   done
   ip netns exec "${p}a" ping -c1 -W3 10.57.0.2 > /dev/null; ip netns exec "${p}c" ping -c1 -W3 10.57.0.4 > /dev/null
-  local c0 one c1 two c2
-  c0=$(cpu_s "$pid"); serve "${p}b"; one=$(streams "${p}a" 10.57.0.2); c1=$(cpu_s "$pid")
-  serve "${p}b" "${p}d"; two=$(streams "${p}a" 10.57.0.2 "${p}c" 10.57.0.4); c2=$(cpu_s "$pid")
-  echo "tap $1 $one $(per_gb "$c0" "$c1" "$one") $two $(per_gb "$c1" "$c2" "$two")"
-  kill "$pid"; wait "$pid" 2> /dev/null || true
+  measure tap "$1" "$pid" "${p}a" "${p}b" 10.57.0.2 "${p}c" "${p}d" 10.57.0.4
   for n in s a b c d; do ip netns del "$p$n"; done
 }
 
@@ -75,11 +80,7 @@ hub_round() { # hub_round WORKERS
   done
   sleep 0.5
   ip netns exec "${p}1" ping -c1 -W3 10.59.0.2 > /dev/null; ip netns exec "${p}2" ping -c1 -W3 10.59.0.1 > /dev/null
-  local c0 one c1 two c2
-  c0=$(cpu_s "$pid"); serve "${p}2"; one=$(streams "${p}1" 10.59.0.2); c1=$(cpu_s "$pid")
-  serve "${p}1" "${p}2"; two=$(streams "${p}1" 10.59.0.2 "${p}2" 10.59.0.1); c2=$(cpu_s "$pid")
-  echo "hub $1 $one $(per_gb "$c0" "$c1" "$one") $two $(per_gb "$c1" "$c2" "$two")"
-  kill "$pid"; wait "$pid" 2> /dev/null || true
+  measure hub "$1" "$pid" "${p}1" "${p}2" 10.59.0.2 "${p}2" "${p}1" 10.59.0.1
   for n in u h 1 2; do ip netns del "$p$n"; done
 }
 

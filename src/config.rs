@@ -52,16 +52,16 @@ pub struct Config {
     #[serde(default)]
     pub metrics_listen: Option<crate::metrics::MetricsAddr>,
     /// Switching threads. Ports are spread over this many workers, which
-    /// share one FDB and MDB; 1 runs everything on one thread. Default: one
-    /// per CPU, up to [`MAX_DEFAULT_WORKERS`]. Set at start; a reload leaves
-    /// it as it is.
+    /// share one FDB and MDB; 1 (the default) runs everything on one thread.
+    /// Set at start; a reload leaves it as it is.
     #[serde(default)]
     pub workers: Option<usize>,
 }
 
-/// Workers unless configured, at most: one per CPU up to here (see
-/// docs/ARCHITECTURE.md for the figures; more than 2 is not measured yet).
-pub const MAX_DEFAULT_WORKERS: usize = 8;
+/// Workers unless configured: one, because on the machine measured a second
+/// worker costs small packets more than it gives bulk traffic (the figures
+/// are in docs/ARCHITECTURE.md).
+pub const DEFAULT_WORKERS: usize = 1;
 /// Workers allowed at all.
 pub const MAX_WORKERS: usize = 64;
 
@@ -198,14 +198,9 @@ impl Config {
         }
     }
 
-    /// Switching threads to run: as configured, else one per CPU (up to
-    /// [`MAX_DEFAULT_WORKERS`]).
+    /// Switching threads to run.
     pub fn workers(&self) -> usize {
-        self.workers.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(MAX_DEFAULT_WORKERS)
-        })
+        self.workers.unwrap_or(DEFAULT_WORKERS)
     }
 
     /// The core's configuration; `mac` is used when none is configured.

@@ -57,7 +57,7 @@ enum Command {
         /// Serve Prometheus metrics at http://ADDR/metrics (IP:PORT; a bare PORT is loopback).
         #[arg(long, value_name = "ADDR")]
         metrics_listen: Option<overcast::metrics::MetricsAddr>,
-        /// Switching threads (overrides `workers` in the config; default: one per CPU, up to 8).
+        /// Switching threads (overrides `workers` in the config; default 1).
         #[arg(long, value_name = "N")]
         workers: Option<usize>,
     },

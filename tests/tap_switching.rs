@@ -25,17 +25,7 @@ fn three_namespaces_switch_through_tap_ports() {
     }
 
     // The FDB holds the three MACs, each on its own port.
-    let fdb = oc.show("fdb");
-    for i in 0..3 {
-        let mac = mac_of(&hosts[i], &taps[i]);
-        let entry = fdb
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["mac"] == mac.as_str())
-            .unwrap_or_else(|| panic!("{mac} not learned: {fdb}"));
-        assert_eq!(entry["port"], taps[i].as_str(), "{mac} on the wrong port");
-    }
+    lab.assert_each_host_learned_on_its_port();
 
     // Known unicast reaches only its port: host 3 sees none of host 1's pings to host 2.
     let seen = sniff_during(

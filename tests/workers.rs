@@ -47,17 +47,7 @@ fn two_workers_carry_concurrent_tcp_streams_and_keep_one_fdb() {
         assert!(sent.starts_with(&format!("{} ", 64 << 20)), "{sent}");
     }
 
-    let fdb = lab.oc.show("fdb");
-    for (host, tap) in lab.hosts.iter().zip(&lab.taps) {
-        let mac = mac_of(host, tap);
-        let entry = fdb
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["mac"] == mac.as_str())
-            .unwrap_or_else(|| panic!("{mac} not learned: {fdb}"));
-        assert_eq!(entry["port"], tap.as_str(), "{mac} on the wrong port");
-    }
+    lab.assert_each_host_learned_on_its_port();
 }
 
 #[test]
@@ -90,4 +80,20 @@ fn a_hub_with_two_workers_carries_tcp_between_kernel_vxlan_hosts() {
         assert_eq!(sent, got, "TCP data differs");
         assert!(sent.starts_with(&format!("{} ", 16 << 20)), "{sent}");
     }
+}
+
+#[test]
+fn one_worker_switches_on_the_main_thread_alone() {
+    if !can_run("one_worker_switches_on_the_main_thread_alone") {
+        return;
+    }
+    let lab = TapLab::new(2, Some("workers = 1\n"), "10.206.0", "06");
+    assert!(lab.hosts[0].ping_within(&lab.ips[1], 10));
+    assert_eq!(
+        worker_threads(lab.oc.pid()),
+        0,
+        "worker threads with workers = 1"
+    );
+    let (sent, got) = tcp_transfer(&lab.hosts[0], &lab.hosts[1], &lab.ips[1], 16 << 20);
+    assert_eq!(sent, got, "TCP data differs");
 }

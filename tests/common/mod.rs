@@ -480,6 +480,21 @@ impl TapLab {
         }
     }
 
+    /// Assert that the FDB holds every host's MAC, each on its own TAP.
+    pub fn assert_each_host_learned_on_its_port(&self) {
+        let fdb = self.oc.show("fdb");
+        for (host, tap) in self.hosts.iter().zip(&self.taps) {
+            let mac = mac_of(host, tap);
+            let entry = fdb
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["mac"] == mac.as_str())
+                .unwrap_or_else(|| panic!("{mac} not learned: {fdb}"));
+            assert_eq!(entry["port"], tap.as_str(), "{mac} on the wrong port");
+        }
+    }
+
     /// Start a python helper in host `i` with `--ready FLAG` and wait until it
     /// says it is ready (joined, or listening); returns the child.
     pub fn spawn_ready(&self, i: usize, tool_name: &str, args: &[&str]) -> Child {
