@@ -265,9 +265,6 @@ fn main() -> Result<()> {
             }
             if workers.is_some() {
                 cfg.workers = workers;
-                if let Err((field, reason)) = cfg.validate() {
-                    bail!("command line: --{field}: {reason}");
-                }
             }
             if let Some(dir) = capture {
                 let mut c = cfg
@@ -278,9 +275,9 @@ fn main() -> Result<()> {
                 c.max_bytes = capture_max_bytes.unwrap_or(c.max_bytes);
                 c.max_files = capture_max_files.unwrap_or(c.max_files);
                 cfg.capture = Some(c);
-                if let Err((field, reason)) = cfg.validate() {
-                    bail!("command line: {field}: {reason}");
-                }
+            }
+            if let Err((field, reason)) = cfg.validate() {
+                bail!("command line: {field}: {reason}");
             }
             // A reload re-reads the file and re-applies the command-line ports.
             let reload: live::ReloadSource = Box::new(move || {

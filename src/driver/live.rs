@@ -12,11 +12,11 @@
 use super::capture::{Capture, CaptureCounters};
 use super::clock::Clock;
 use super::control::{self, Request, Response};
-use super::lock;
 use super::reactor;
 use super::tap::Tap;
 use super::train::Train;
 use super::udp::{self, FanoutScratch, RxBatch, SendOutcome};
+use super::{lock, Snapshot};
 use crate::config::Config;
 use crate::packet::gso::{self, Segments};
 use crate::packet::virtio::{self, VnetHdr};
@@ -31,7 +31,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -160,8 +160,6 @@ pub(super) struct ListenerIo {
     /// out of the first.
     socks: Vec<AsyncFd<std::net::UdpSocket>>,
     pub(super) state: Mutex<Listener>,
-    /// Encapsulation header put before every frame (VXLAN: 8 bytes; raw: none).
-    header: Mutex<Arc<[u8]>>,
     /// The kernel takes `UDP_SEGMENT` on this socket, so trains are used.
     gso: bool,
     last_refusal_log: Mutex<Option<Instant>>,
@@ -189,7 +187,6 @@ impl ListenerIo {
             slot,
             gso,
             socks,
-            header: Mutex::new(header_of(&state)),
             state: Mutex::new(state),
             last_refusal_log: Mutex::new(None),
             stop: tokio::sync::watch::Sender::new(false),
@@ -208,13 +205,7 @@ impl ListenerIo {
 
     /// Take a new configuration, keeping the socket and the peers.
     pub(super) fn set_config(&self, cfg: ListenerConfig) {
-        let mut state = lock(&self.state);
-        state.set_config(cfg);
-        *lock(&self.header) = header_of(&state);
-    }
-
-    fn header(&self) -> Arc<[u8]> {
-        lock(&self.header).clone()
+        lock(&self.state).set_config(cfg);
     }
 
     /// End the listener's tasks (the sockets close when the last reference goes).
@@ -224,14 +215,6 @@ impl ListenerIo {
 
     pub(super) fn local_addr(&self) -> Option<SocketAddr> {
         self.sock().get_ref().local_addr().ok()
-    }
-}
-
-/// The bytes a listener puts before each frame.
-fn header_of(state: &Listener) -> Arc<[u8]> {
-    match state.encap_header() {
-        Some(h) => Arc::from(&h[..]),
-        None => Arc::from(&[][..]),
     }
 }
 
@@ -282,10 +265,8 @@ struct Fanout {
     ports: Vec<PortId>,
 }
 
-/// Ports' devices, indexed by port; a snapshot that a reload replaces whole.
-type EgressTable = Arc<Vec<Option<Egress>>>;
-/// Listeners by slot; a snapshot that a reload replaces whole.
-type ListenerTable = Arc<Vec<Option<Arc<ListenerIo>>>>;
+/// Listeners by slot.
+type ListenerTable = Vec<Option<Arc<ListenerIo>>>;
 
 /// What one task needs to send, reused from frame to frame so the hot path
 /// allocates nothing once warm. Each task owns one: no sharing, no lock.
@@ -298,8 +279,6 @@ pub(super) struct Scratch {
     failures: Vec<(PortId, TxFailure)>,
     /// Complete frames made from an offloaded one, for egresses that need them.
     segments: Segments,
-    /// Offload TAPs the frame goes to.
-    vnet_taps: Vec<(PortId, Arc<TapPort>)>,
     /// TAPs without offload the frame goes to.
     plain_taps: Vec<(PortId, Arc<TapPort>)>,
     /// Frames for one peer per listener slot, waiting for the end of the batch.
@@ -310,8 +289,9 @@ pub(super) struct Scratch {
 /// The running switch.
 pub struct Node {
     pub(super) core: Mutex<Switch>,
-    egress: RwLock<EgressTable>,
-    listeners: RwLock<ListenerTable>,
+    /// Each port's device, by port index.
+    egress: Snapshot<Vec<Option<Egress>>>,
+    listeners: Snapshot<ListenerTable>,
     pub(super) taps: Mutex<Vec<Arc<TapPort>>>,
     /// The configuration in force (after the last successful reload).
     pub(super) config: Mutex<Config>,
@@ -335,44 +315,22 @@ impl Node {
     }
 
     /// The listeners as they are now.
-    pub(super) fn listeners(&self) -> ListenerTable {
-        self.listeners
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    pub(super) fn listeners(&self) -> Arc<ListenerTable> {
+        self.listeners.load()
     }
 
-    /// Change the listener table (copy-on-write: tasks sending keep their snapshot).
-    pub(super) fn edit_listeners<R>(
-        &self,
-        edit: impl FnOnce(&mut Vec<Option<Arc<ListenerIo>>>) -> R,
-    ) -> R {
-        let mut table = self
-            .listeners
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        edit(Arc::make_mut(&mut table))
-    }
-
-    fn egress_table(&self) -> EgressTable {
-        self.egress
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    /// Change the listener table; tasks sending keep the version they read.
+    pub(super) fn edit_listeners<R>(&self, edit: impl FnOnce(&mut ListenerTable) -> R) -> R {
+        self.listeners.edit(edit)
     }
 
     pub(super) fn set_egress(&self, port: PortId, egress: Option<Egress>) {
-        {
-            let mut guard = self
-                .egress
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let table = Arc::make_mut(&mut guard);
+        self.egress.edit(|table| {
             if table.len() <= port.index() {
                 table.resize(port.index() + 1, None);
             }
             table[port.index()] = egress;
-        }
+        });
         if let Some(cap) = &self.capture {
             cap.ports_changed();
         }
@@ -413,12 +371,11 @@ impl Node {
     /// one tunnel peer joins that listener's train (one GSO send per run of
     /// frames to the same peer); a flood to several peers is one `sendmmsg`.
     fn send(&self, scratch: &mut Scratch, ports: &[PortId], pkt: Packet<'_>) {
-        let table = self.egress_table();
+        let table = self.egress.load();
         let listeners = self.listeners();
         if scratch.fanout.len() < listeners.len() {
             scratch.fanout.resize_with(listeners.len(), Fanout::default);
         }
-        scratch.vnet_taps.clear();
         scratch.plain_taps.clear();
         for &port in ports {
             if let Some(cap) = &self.capture {
@@ -426,7 +383,16 @@ impl Node {
             }
             match table.get(port.index()).and_then(Option::as_ref) {
                 Some(Egress::Tap(tap)) if tap.vnet.load(Relaxed) => {
-                    scratch.vnet_taps.push((port, tap.clone()))
+                    let sent = match pkt.with_vnet {
+                        Some(raw) => send_tap(tap, raw, None),
+                        None => send_tap(tap, &VnetHdr::PLAIN, Some(pkt.frame)),
+                    };
+                    if let Err(e) = sent {
+                        scratch.failures.push((port, TxFailure::Error));
+                        if is_fatal(&e) {
+                            tap.broken.notify_one();
+                        }
+                    }
                 }
                 Some(Egress::Tap(tap)) => scratch.plain_taps.push((port, tap.clone())),
                 Some(Egress::Peer(l)) => {
@@ -443,18 +409,6 @@ impl Node {
                     }
                 }
                 None => scratch.failures.push((port, TxFailure::Error)),
-            }
-        }
-        for (port, tap) in &scratch.vnet_taps {
-            let sent = match pkt.with_vnet {
-                Some(raw) => send_tap(tap, raw, None),
-                None => send_tap(tap, &VnetHdr::PLAIN, Some(pkt.frame)),
-            };
-            if let Err(e) = sent {
-                scratch.failures.push((*port, TxFailure::Error));
-                if is_fatal(&e) {
-                    tap.broken.notify_one();
-                }
             }
         }
         let needs_complete =
@@ -827,12 +781,14 @@ fn send_complete(scratch: &mut Scratch, listeners: &[Option<Arc<ListenerIo>>], f
         let Some(lio) = listeners.get(l).and_then(Option::as_ref) else {
             continue;
         };
-        let header = lio.header();
+        // Copied out, so the peer table is not locked across the send.
+        let header = lock(&lio.state).encap_header();
+        let header = header.as_ref().map_or(&[][..], |h| &h[..]);
         let train = &mut trains[l];
         if let ([dest], [port], true) = (&out.addrs[..], &out.ports[..], lio.gso) {
-            if !train.push(*dest, *port, &header, frame) {
+            if !train.push(*dest, *port, header, frame) {
                 flush_train(lio, train, failures);
-                train.push(*dest, *port, &header, frame);
+                train.push(*dest, *port, header, frame);
             }
             continue;
         }
@@ -841,7 +797,7 @@ fn send_complete(scratch: &mut Scratch, listeners: &[Option<Arc<ListenerIo>>], f
         udp::send_fanout(
             lio.sock().get_ref(),
             headers,
-            &header,
+            header,
             frame,
             &out.addrs,
             |i, outcome| failures.extend(tx_failure(outcome).map(|f| (out.ports[i], f))),
@@ -901,8 +857,8 @@ pub async fn run_until(
     };
     let node = Arc::new(Node {
         core: Mutex::new(core),
-        egress: RwLock::new(Arc::new(Vec::new())),
-        listeners: RwLock::new(Arc::new(Vec::new())),
+        egress: Snapshot::default(),
+        listeners: Snapshot::default(),
         taps: Mutex::new(Vec::new()),
         config: Mutex::new(Config::default()),
         reloading: Mutex::new(()),

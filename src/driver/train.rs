@@ -101,22 +101,14 @@ impl Train {
                 for datagram in self.buf.chunks(self.segment) {
                     let what = match send_segmented(sock, dest, datagram, 0) {
                         Ok(()) => SendOutcome::Sent,
-                        Err(e) => classify(&e),
+                        Err(e) => SendOutcome::of_error(&e),
                     };
                     outcome(port, what, 1);
                 }
             }
-            Err(e) => outcome(port, classify(&e), 1),
+            Err(e) => outcome(port, SendOutcome::of_error(&e), 1),
         }
         self.clear();
-    }
-}
-
-fn classify(e: &io::Error) -> SendOutcome {
-    if e.raw_os_error() == Some(libc::EMSGSIZE) {
-        SendOutcome::TooBig
-    } else {
-        SendOutcome::Failed
     }
 }
 

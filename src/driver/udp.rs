@@ -270,6 +270,17 @@ pub enum SendOutcome {
     Failed,
 }
 
+impl SendOutcome {
+    /// What a failed send means for the frame.
+    pub fn of_error(e: &io::Error) -> SendOutcome {
+        if e.raw_os_error() == Some(libc::EMSGSIZE) {
+            SendOutcome::TooBig
+        } else {
+            SendOutcome::Failed
+        }
+    }
+}
+
 /// Reusable message headers for [`send_fanout`], so a flood allocates nothing once warm.
 #[derive(Default)]
 pub struct FanoutScratch {
@@ -341,13 +352,7 @@ pub fn send_fanout(
         }
         // The first unsent message failed: report it and go on with the rest,
         // so one unreachable peer never stops the others.
-        let err = io::Error::last_os_error();
-        let why = if err.raw_os_error() == Some(libc::EMSGSIZE) {
-            SendOutcome::TooBig
-        } else {
-            SendOutcome::Failed
-        };
-        outcome(sent, why);
+        outcome(sent, SendOutcome::of_error(&io::Error::last_os_error()));
         sent += 1;
     }
 }
