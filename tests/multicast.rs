@@ -47,19 +47,25 @@ fn members_vs_bystander(lab: &TapLab, group: &str, count: u32) -> (u64, u64, u64
     (a, b, count_of(sniffer))
 }
 
+/// Once the querier has existed for its max response time (pruning starts, C8),
+/// both members get all 50 datagrams of `group` and the bystander none.
+fn members_get_all_and_the_bystander_nothing(lab: &TapLab, group: &str) {
+    sleep_ms(1200);
+    let (a, b, bystander) = members_vs_bystander(lab, group, 50);
+    assert_eq!((a, b), (50, 50), "members of {group} lost datagrams");
+    assert_eq!(
+        bystander, 0,
+        "the host that joined nothing received {group}"
+    );
+}
+
 #[test]
 fn igmp_members_receive_and_a_non_member_gets_nothing() {
     if !can_run("igmp_members_receive_and_a_non_member_gets_nothing") {
         return;
     }
     let lab = TapLab::new(4, Some(FAST), "10.220.0", "22");
-    sleep_ms(1200); // the querier exists for its max response time before pruning (C8)
-    let (a, b, bystander) = members_vs_bystander(&lab, "239.1.1.1", 50);
-    assert_eq!((a, b), (50, 50), "members lost datagrams");
-    assert_eq!(
-        bystander, 0,
-        "the host that joined nothing received the group"
-    );
+    members_get_all_and_the_bystander_nothing(&lab, "239.1.1.1");
     let mdb = lab.oc.show("mdb");
     let groups = mdb["groups"].as_array().unwrap();
     assert!(
@@ -77,13 +83,7 @@ fn with_two_workers_members_receive_and_a_non_member_gets_nothing() {
     }
     // The ports run on two threads; the MDB they consult is still one.
     let lab = TapLab::new(4, Some(&format!("workers = 2\n{FAST}")), "10.229.0", "29");
-    sleep_ms(1200);
-    let (a, b, bystander) = members_vs_bystander(&lab, "239.1.1.2", 50);
-    assert_eq!((a, b), (50, 50), "members lost datagrams");
-    assert_eq!(
-        bystander, 0,
-        "the host that joined nothing received the group"
-    );
+    members_get_all_and_the_bystander_nothing(&lab, "239.1.1.2");
 }
 
 #[test]
@@ -92,13 +92,7 @@ fn mld_members_receive_and_a_non_member_gets_nothing() {
         return;
     }
     let lab = TapLab::new(4, Some(FAST), "10.221.0", "23");
-    sleep_ms(1200);
-    let (a, b, bystander) = members_vs_bystander(&lab, "ff15::1234", 50);
-    assert_eq!((a, b), (50, 50), "MLD members lost datagrams");
-    assert_eq!(
-        bystander, 0,
-        "the host that joined nothing received the IPv6 group"
-    );
+    members_get_all_and_the_bystander_nothing(&lab, "ff15::1234");
 }
 
 #[test]

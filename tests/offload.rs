@@ -39,9 +39,7 @@ fn tcp_from_an_offload_tap_to_a_kernel_vxlan_host_is_segmented_and_checksummed()
     no_ipv6(&vx);
     let local = ul.attach(&vx, 1);
     kernel_vxlan(&vx, 42, &local, &ul.hub_ip(), "10.241.0.50/24");
-    // The kernel leaves the inner checksum partial between namespaces (veth), so the
-    // client must compute it before encapsulating; a real NIC underlay does this itself.
-    vx.run("ethtool -K vx0 tx off");
+    vxlan_computes_checksums(&vx);
     assert!(lab.hosts[0].ping_within("10.241.0.50", 10));
     let (sent, got) = tcp_transfer(&lab.hosts[0], &vx, "10.241.0.50", 32 << 20);
     assert_eq!(sent, got, "TAP to VXLAN: TCP data differs");
@@ -66,9 +64,7 @@ fn tcp_hub_to_hub_between_vxlan_hosts_and_from_an_offload_edge() {
     let ul = Underlay::new(&hub, "10.243.0");
     let _oc = Overcast::start(&hub, "");
     let (hosts, _) = ul.vxlan_hosts(2, "10.244.0");
-    for h in &hosts {
-        h.run("ethtool -K vx0 tx off");
-    }
+    hosts.iter().for_each(vxlan_computes_checksums);
     assert!(hosts[0].ping_within("10.244.0.2", 10));
     let (sent, got) = tcp_transfer(&hosts[0], &hosts[1], "10.244.0.2", 16 << 20);
     assert_eq!(

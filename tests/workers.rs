@@ -37,15 +37,11 @@ fn two_workers_carry_concurrent_tcp_streams_and_keep_one_fdb() {
     }
 
     // Two streams at once, each ingress port busy on its own.
-    let (first, second) = std::thread::scope(|s| {
-        let a = s.spawn(|| tcp_transfer(&lab.hosts[0], &lab.hosts[1], &lab.ips[1], 64 << 20));
-        let b = s.spawn(|| tcp_transfer(&lab.hosts[2], &lab.hosts[3], &lab.ips[3], 64 << 20));
-        (a.join().unwrap(), b.join().unwrap())
-    });
-    for (sent, got) in [first, second] {
-        assert_eq!(sent, got, "TCP data differs");
-        assert!(sent.starts_with(&format!("{} ", 64 << 20)), "{sent}");
-    }
+    let h = &lab.hosts;
+    concurrent_tcp_transfers(
+        &[(&h[0], &h[1], &lab.ips[1]), (&h[2], &h[3], &lab.ips[3])],
+        64 << 20,
+    );
 
     lab.assert_each_host_learned_on_its_port();
 }
@@ -60,10 +56,7 @@ fn a_hub_with_two_workers_carries_tcp_between_kernel_vxlan_hosts() {
     let oc = Overcast::start(&hub, "--workers 2");
     let (hosts, _) = ul.vxlan_hosts(3, "10.209.0");
     let ips: Vec<String> = (1..=3).map(|i| format!("10.209.0.{i}")).collect();
-    for h in &hosts {
-        // Between namespaces the inner checksum stays partial unless the client computes it.
-        h.run("ethtool -K vx0 tx off");
-    }
+    hosts.iter().for_each(vxlan_computes_checksums);
     assert!(hosts[0].ping_within(&ips[1], 10));
     assert!(hosts[2].ping_within(&ips[0], 10));
     assert_eq!(worker_threads(oc.pid()), 2, "not running two workers");
@@ -71,15 +64,13 @@ fn a_hub_with_two_workers_carries_tcp_between_kernel_vxlan_hosts() {
         oc.log_text().contains("sockets=2"),
         "listeners are not sharded over the workers"
     );
-    let (first, second) = std::thread::scope(|s| {
-        let a = s.spawn(|| tcp_transfer(&hosts[0], &hosts[1], &ips[1], 16 << 20));
-        let b = s.spawn(|| tcp_transfer(&hosts[2], &hosts[0], &ips[0], 16 << 20));
-        (a.join().unwrap(), b.join().unwrap())
-    });
-    for (sent, got) in [first, second] {
-        assert_eq!(sent, got, "TCP data differs");
-        assert!(sent.starts_with(&format!("{} ", 16 << 20)), "{sent}");
-    }
+    concurrent_tcp_transfers(
+        &[
+            (&hosts[0], &hosts[1], &ips[1]),
+            (&hosts[2], &hosts[0], &ips[0]),
+        ],
+        16 << 20,
+    );
 }
 
 #[test]

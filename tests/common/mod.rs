@@ -392,6 +392,30 @@ pub fn kernel_vxlan(host: &Netns, vni: u32, local: &str, hub_ip: &str, addr: &st
     run(&format!("ip -n {} link set vx0 up", host.name));
 }
 
+/// Make a kernel VXLAN host fill in inner checksums before encapsulating.
+/// Between namespaces (veth) the kernel leaves them partial, so a hub that
+/// reads the datagram from a socket would forward them unfinished; a real
+/// NIC underlay does this itself.
+pub fn vxlan_computes_checksums(host: &Netns) {
+    host.run("ethtool -K vx0 tx off");
+}
+
+/// Transfer `bytes` over TCP along each (from, to, to_ip) at the same time;
+/// asserts every transfer arrived whole and intact.
+pub fn concurrent_tcp_transfers(transfers: &[(&Netns, &Netns, &str)], bytes: u64) {
+    let results: Vec<(String, String)> = std::thread::scope(|s| {
+        let running: Vec<_> = transfers
+            .iter()
+            .map(|(from, to, ip)| s.spawn(move || tcp_transfer(from, to, ip, bytes)))
+            .collect();
+        running.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    for (sent, got) in results {
+        assert_eq!(sent, got, "TCP data differs");
+        assert!(sent.starts_with(&format!("{bytes} ")), "{sent}");
+    }
+}
+
 /// Turn IPv6 off in a namespace, so no ND/MLD chatter keeps peers alive or fills counters.
 pub fn no_ipv6(ns: &Netns) {
     ns.run("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
