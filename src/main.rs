@@ -2,8 +2,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, Parser, Subcommand};
+use overcast::config::CaptureConfig;
 use overcast::config::{Config, TapConfig};
-use overcast::driver::capture::CaptureConfig;
 use overcast::driver::control::{self, Request};
 use overcast::driver::live::{self, RunOptions};
 use overcast::packet::ethernet::MacAddr;

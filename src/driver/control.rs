@@ -5,7 +5,7 @@
 //! wrong directory mode cannot open it up. A malformed request gets an error
 //! reply; it never reaches the switch.
 
-use serde::{Deserialize, Serialize};
+pub use crate::node::command::{Request, Response};
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
@@ -17,105 +17,6 @@ use tracing::{debug, warn};
 pub const DEFAULT_PATH: &str = "/run/overcast/control.sock";
 /// Longest request accepted, in bytes.
 const MAX_REQUEST: usize = 64 * 1024;
-
-/// A control request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Request {
-    /// A state view: `state`, `ports`, `fdb`, `mdb`, `querier`, `peers`, `counters`.
-    Show {
-        /// Which view.
-        what: String,
-    },
-    /// Remove learned FDB entries (static ones stay).
-    FdbFlush {
-        /// Only this port's entries.
-        #[serde(default)]
-        port: Option<String>,
-    },
-    /// Re-read the configuration and apply it without a restart.
-    Reload,
-    /// Pin a MAC to a port (a static FDB entry).
-    FdbAdd {
-        /// Station MAC.
-        mac: crate::packet::ethernet::MacAddr,
-        /// Port name.
-        port: String,
-        /// VLAN id (0 = untagged).
-        #[serde(default)]
-        vlan: u16,
-    },
-    /// Remove an FDB entry, static or learned.
-    FdbDel {
-        /// Station MAC.
-        mac: crate::packet::ethernet::MacAddr,
-        /// VLAN id (0 = untagged).
-        #[serde(default)]
-        vlan: u16,
-    },
-    /// Pin a port as a member of a group (a static MDB entry).
-    MdbAdd {
-        /// The group.
-        group: std::net::IpAddr,
-        /// Port name.
-        port: String,
-        /// VLAN id (0 = untagged).
-        #[serde(default)]
-        vlan: u16,
-    },
-    /// Remove a static MDB entry.
-    MdbDel {
-        /// The group.
-        group: std::net::IpAddr,
-        /// Port name.
-        port: String,
-        /// VLAN id (0 = untagged).
-        #[serde(default)]
-        vlan: u16,
-    },
-    /// Forget learned multicast groups and router ports.
-    MdbFlush {
-        /// Only this port's.
-        #[serde(default)]
-        port: Option<String>,
-    },
-}
-
-/// A control response.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Response {
-    /// Whether the request succeeded.
-    pub ok: bool,
-    /// The result, when `ok`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<serde_json::Value>,
-    /// Why it failed, when not `ok`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl Response {
-    /// A success carrying `data`.
-    pub fn ok(data: impl Serialize) -> Response {
-        match serde_json::to_value(data) {
-            Ok(v) => Response {
-                ok: true,
-                data: Some(v),
-                error: None,
-            },
-            Err(e) => Response::err(format!("cannot encode reply: {e}")),
-        }
-    }
-
-    /// A failure.
-    pub fn err(reason: impl Into<String>) -> Response {
-        Response {
-            ok: false,
-            data: None,
-            error: Some(reason.into()),
-        }
-    }
-}
 
 /// The listening side.
 pub struct Server {

@@ -5,7 +5,6 @@
 //! batch, asks the core where each frame goes (holding the core's lock only
 //! for that decision), and writes it out with no lock held.
 
-pub mod apply;
 pub mod capture;
 pub mod clock;
 pub mod control;

@@ -17,7 +17,7 @@ use std::time::Duration;
 #[serde(deny_unknown_fields, default)]
 pub struct FdbConfig {
     /// How long a learned entry lives without traffic from its MAC (IEEE 802.1D default 300 s).
-    #[serde(with = "crate::config::duration_str")]
+    #[serde(with = "crate::duration")]
     pub ageing_time: Duration,
     /// Most entries in the whole table.
     pub max_entries: usize,

@@ -5,9 +5,8 @@
 //! adopted from a foreign querier, RFC 3376 §4.1.6–4.1.7).
 //!
 //! Durations are written as human strings ("125s", "1s", "31s 250ms") through
-//! [`duration_str`].
+//! [`crate::duration`].
 
-use crate::config::duration_str;
 use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
@@ -65,26 +64,32 @@ pub struct SnoopConfig {
     /// Robustness Variable (RFC 3376 §8.1).
     pub robustness: u8,
     /// Query Interval (RFC 3376 §8.2).
-    #[serde(with = "duration_str")]
+    #[serde(with = "crate::duration")]
     pub query_interval: Duration,
     /// Query Response Interval, the Max Response Time of general queries (RFC 3376 §8.3).
-    #[serde(with = "duration_str")]
+    #[serde(with = "crate::duration")]
     pub query_response_interval: Duration,
     /// Startup Query Interval; `None` = query_interval / 4 (RFC 3376 §8.6).
-    #[serde(with = "duration_str::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub startup_query_interval: Option<Duration>,
     /// Startup Query Count; `None` = robustness (RFC 3376 §8.7).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub startup_query_count: Option<u32>,
     /// Last Member Query Interval (RFC 3376 §8.8).
-    #[serde(with = "duration_str")]
+    #[serde(with = "crate::duration")]
     pub last_member_query_interval: Duration,
     /// Last Member Query Count; `None` = robustness (RFC 3376 §8.9).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_member_query_count: Option<u32>,
     /// Other Querier Present Interval, also the router-port timeout;
     /// `None` = robustness × query_interval + query_response_interval / 2 (RFC 3376 §8.5).
-    #[serde(with = "duration_str::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub other_querier_present_interval: Option<Duration>,
     /// Most (VLAN, group) entries in the table. Further new groups are refused and counted.
     pub max_groups: usize,

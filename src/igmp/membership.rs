@@ -544,6 +544,11 @@ impl MembershipTable {
         }
     }
 
+    /// (VLAN, group) entries held (some may be waiting for their expiry sweep).
+    pub(crate) fn len(&self) -> usize {
+        self.groups.len()
+    }
+
     /// The earliest deadline of any entry.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.deadlines.first().map(|(t, _, _)| *t)

@@ -411,15 +411,24 @@ impl Snooper {
         router_ports.extend(self.routers.dump(now));
         SnoopState {
             enabled: self.cfg.enabled,
-            queriers: self
-                .queriers
-                .iter()
-                .map(|(&(vlan, family), q)| q.state(vlan, family, now))
-                .collect(),
+            queriers: self.querier_states(now),
             router_ports,
             groups: self.table.dump(now),
             counters: self.counters.clone(),
         }
+    }
+
+    /// (VLAN, group) entries held, without dumping them (for metrics).
+    pub fn group_count(&self) -> usize {
+        self.table.len()
+    }
+
+    /// The querier of each (VLAN, family), as of `now`.
+    pub fn querier_states(&self, now: Instant) -> Vec<QuerierState> {
+        self.queriers
+            .iter()
+            .map(|(&(vlan, family), q)| q.state(vlan, family, now))
+            .collect()
     }
 
     /// The counters.

@@ -52,6 +52,12 @@ impl MacAddr {
         self.0 == [0; 6]
     }
 
+    /// A station's own address: unicast and not all-zero. Only these are
+    /// learned, and only these may be pinned in the FDB.
+    pub fn is_station(&self) -> bool {
+        !self.is_multicast() && !self.is_zero()
+    }
+
     /// The address as a u64 in its low 48 bits (for compact map keys).
     pub fn to_u64(self) -> u64 {
         let b = self.0;

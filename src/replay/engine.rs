@@ -1,11 +1,18 @@
 //! The replay loop: the virtual clock, timers at their exact deadlines,
 //! frames in merged order, snapshots at the requested times.
+//!
+//! A replay is a driver of the same [`Node`] as a live switch, set up by
+//! the same [`node::plan`]: TAP ports, static FDB and MDB entries, static
+//! peers and every other setting take effect exactly as they do live. TAP
+//! ports are up from the start (their "devices" are the output files), and
+//! each `--in` port that the configuration does not name is a local port.
 
 use super::inputs::Inputs;
 use super::outputs::{write_json, Outputs};
 use super::{state_at_path, ReplayError, ReplayOptions, ReplayReport, ReplayStats, StateFile};
+use crate::node::{self, Dest, Node, NodeEvent, Resolved};
 use crate::port::PortId;
-use crate::switch::{PortConfig, PortKind, Switch, DEFAULT_MAC};
+use crate::switch::DEFAULT_MAC;
 use crate::time::Instant;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -18,7 +25,9 @@ pub const MAX_GAP: Duration = Duration::from_secs(7 * 24 * 3600);
 
 pub(super) struct Engine<'a> {
     opts: &'a ReplayOptions,
-    sw: Switch,
+    node: Node,
+    /// Destinations of the frame being fed; reused.
+    dests: Vec<Dest>,
     outputs: Outputs,
     /// Wall time of virtual time 0.
     origin: Duration,
@@ -35,27 +44,23 @@ impl<'a> Engine<'a> {
         let origin = inputs.peek().map(|(_, ts)| ts).unwrap_or_default();
         // The fixed default MAC (unless configured) keeps the switch's own
         // frames, and so every output, the same on every run.
-        let mut sw = Switch::new(opts.config.switch_config(DEFAULT_MAC));
-
-        // TAP ports first, in config order and with their settings (as the
-        // live driver adds them), then each other --in port, in --in order.
-        let mut ports: Vec<(PortId, String)> = Vec::new();
-        for tap in &opts.config.taps {
-            let mut cfg = PortConfig::new(tap.name.as_str(), PortKind::Tap);
-            cfg.snoop = tap.multicast.clone();
-            ports.push((sw.add_port(cfg, Instant::ZERO)?, tap.name.clone()));
+        let mut node = Node::new(opts.config.switch_config(DEFAULT_MAC));
+        let resolved =
+            Resolved::literal(&opts.config).map_err(|e| ReplayError::Options(e.to_string()))?;
+        let plan = node::plan(&node.running(), &opts.config, &resolved);
+        node.apply(plan, Instant::ZERO)?;
+        while let Some(event) = node.poll_event() {
+            if let NodeEvent::OpenTap { port, .. } = event {
+                node.set_port_up(port, true, Instant::ZERO);
+            }
         }
+        // Then each other --in port, in --in order.
         for input in &opts.inputs {
-            if sw.port_by_name(&input.port).is_none() {
-                let cfg = PortConfig::new(input.port.as_str(), PortKind::Pcap);
-                ports.push((sw.add_port(cfg, Instant::ZERO)?, input.port.clone()));
+            if node.switch().port_by_name(&input.port).is_none() {
+                node.add_local_port(&input.port, Instant::ZERO);
             }
         }
-        for entry in &opts.config.static_fdb {
-            if let Some(port) = sw.port_by_name(&entry.port) {
-                sw.add_static_fdb(entry.vlan, entry.mac, port);
-            }
-        }
+        let ports: Vec<(PortId, String)> = node.port_names();
         let outputs = Outputs::create(&opts.out_dir, &ports)?;
         let mut pending: Vec<Instant> = opts
             .state_at
@@ -66,7 +71,8 @@ impl<'a> Engine<'a> {
         pending.dedup();
         let mut engine = Engine {
             opts,
-            sw,
+            node,
+            dests: Vec::new(),
             outputs,
             origin,
             now: Instant::ZERO,
@@ -122,7 +128,9 @@ impl<'a> Engine<'a> {
             let Some(record) = inputs.take(i)? else {
                 continue;
             };
-            let port = inputs.port(i).and_then(|name| self.sw.port_by_name(name));
+            let port = inputs
+                .port(i)
+                .and_then(|name| self.node.switch().port_by_name(name));
             if let Some(stats) = inputs.stats_mut(i) {
                 stats.frames_fed += 1;
                 stats.out_of_order_records += u64::from(late);
@@ -138,13 +146,13 @@ impl<'a> Engine<'a> {
     fn feed(&mut self, port: PortId, frame: &[u8], t: Instant) -> Result<(), ReplayError> {
         self.stats.frames_fed += 1;
         let wall = self.wall(t);
-        let egress = self.sw.handle_frame(port, frame, t);
-        if egress.is_empty() {
+        self.node.handle_frame(t, port, frame, &mut self.dests);
+        if self.dests.is_empty() {
             self.stats.frames_dropped += 1;
         } else {
             self.stats.frames_forwarded += 1;
-            for p in egress {
-                self.outputs.write(*p, wall, frame)?;
+            for d in &self.dests {
+                self.outputs.write(d.port, wall, frame)?;
             }
         }
         self.drain(t)
@@ -175,32 +183,32 @@ impl<'a> Engine<'a> {
 
     /// Fire every timer due at or before `limit`, each at its own deadline.
     fn run_timers(&mut self, limit: Instant) -> Result<(), ReplayError> {
-        while let Some(deadline) = self.sw.poll_timeout() {
+        while let Some(deadline) = self.node.poll_timeout() {
             if deadline > limit {
                 break;
             }
             let at = deadline.max(self.now);
             self.now = at;
-            self.sw.handle_timeout(at);
+            self.node.handle_timeout(at);
             self.drain(at)?;
-            if self.sw.poll_timeout().is_some_and(|next| next <= at) {
+            if self.node.poll_timeout().is_some_and(|next| next <= at) {
                 return Err(ReplayError::TimerStuck(at.since_origin()));
             }
         }
         Ok(())
     }
 
-    /// Write what the switch originated at `t`; discard lifecycle events
-    /// (replay ports never expire, so there are none to act on).
+    /// Write what the switch originated at `t`; the node's events need no
+    /// action (replay opens no device after the start).
     fn drain(&mut self, t: Instant) -> Result<(), ReplayError> {
         let wall = self.wall(t);
-        while let Some(tx) = self.sw.poll_transmit() {
+        while let Some(frame) = self.node.poll_transmit(&mut self.dests) {
             self.stats.frames_originated += 1;
-            for p in &tx.ports {
-                self.outputs.write(*p, wall, &tx.frame)?;
+            for d in &self.dests {
+                self.outputs.write(d.port, wall, &frame)?;
             }
         }
-        while self.sw.poll_event().is_some() {}
+        while self.node.poll_event().is_some() {}
         Ok(())
     }
 
@@ -216,7 +224,7 @@ impl<'a> Engine<'a> {
     fn write_state(&self, path: &std::path::Path) -> Result<(), ReplayError> {
         let file = StateFile {
             replay: &self.stats,
-            switch: self.sw.state(self.now),
+            switch: self.node.switch().state(self.now),
         };
         write_json(path, &file)
     }

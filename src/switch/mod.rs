@@ -91,6 +91,9 @@ pub enum SwitchError {
     /// No such port.
     #[error("no port named {0:?}")]
     NoSuchPort(String),
+    /// A static FDB entry needs a station (unicast, non-zero) MAC.
+    #[error("{0} is not a unicast MAC")]
+    NotStation(MacAddr),
     /// A static group entry needs a multicast group.
     #[error("{0} is not a multicast group")]
     NotMulticast(IpAddr),
@@ -221,9 +224,26 @@ impl Switch {
         self.ports.get(port).map(|p| p.cfg.name.as_str())
     }
 
-    /// Pin a MAC to a port.
-    pub fn add_static_fdb(&mut self, vlan: u16, mac: MacAddr, port: PortId) {
+    /// Pin a station MAC (unicast, non-zero: [`MacAddr::is_station`]) to a port.
+    pub fn add_static_fdb(
+        &mut self,
+        vlan: u16,
+        mac: MacAddr,
+        port: PortId,
+    ) -> Result<(), SwitchError> {
+        if !mac.is_station() {
+            return Err(SwitchError::NotStation(mac));
+        }
         self.fdb.add_static(vlan, mac, port);
+        Ok(())
+    }
+
+    /// Every port's name, by id.
+    pub fn port_names(&self) -> Vec<(PortId, String)> {
+        self.ports
+            .iter()
+            .map(|(id, p)| (id, p.cfg.name.clone()))
+            .collect()
     }
 
     /// Snooping state and the querier (read-only).

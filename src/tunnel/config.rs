@@ -59,7 +59,7 @@ pub struct ListenerConfig {
     #[serde(default = "default_max_peers")]
     pub max_peers: usize,
     /// A dynamic peer silent this long is removed, with its FDB entries.
-    #[serde(default = "default_idle", with = "crate::config::duration_str")]
+    #[serde(default = "default_idle", with = "crate::duration")]
     pub idle_timeout: Duration,
     /// Multicast settings of every peer of this listener.
     #[serde(default)]

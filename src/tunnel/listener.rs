@@ -258,17 +258,25 @@ impl Listener {
         }
     }
 
-    /// Forget the peer on `port` (it expired or was removed). Returns whether it was ours.
-    pub fn remove_port(&mut self, port: PortId) -> bool {
+    /// Forget the peer on `port`: it `expired` (counted as such), or was
+    /// removed or replaced by configuration. Returns whether it was ours.
+    pub fn remove_port(&mut self, port: PortId, expired: bool) -> bool {
         let Some(peer) = self.by_port.remove(&port) else {
             return false;
         };
         self.by_key.retain(|_, p| *p != port);
         if !peer.is_static {
             self.dynamic = self.dynamic.saturating_sub(1);
-            self.counters.peers_expired += 1;
+            if expired {
+                self.counters.peers_expired += 1;
+            }
         }
         true
+    }
+
+    /// The port of the peer with identity `key`.
+    pub fn port_of(&self, key: PeerKey) -> Option<PortId> {
+        self.by_key.get(&key).copied()
     }
 
     /// Where to send frames for `port`, if it is one of this listener's peers.
@@ -445,7 +453,8 @@ mod tests {
         };
         l.insert_peer(key, remote, PortId(0), false);
         assert_eq!(l.ingress(b, &d), Ingress::Dropped(ListenerDrop::PeerLimit));
-        assert!(l.remove_port(PortId(0)));
+        assert!(l.remove_port(PortId(0), true));
+        assert_eq!(l.counters().peers_expired, 1);
         assert!(matches!(l.ingress(b, &d), Ingress::NewPeer { .. }));
     }
 

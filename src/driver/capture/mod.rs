@@ -22,13 +22,12 @@
 mod writer;
 
 use super::lock;
+use crate::config::CaptureConfig;
 use crate::port::PortId;
-use crate::switch::Switch;
 use crate::time::Instant;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::io;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -38,44 +37,6 @@ use std::time::{Duration, SystemTime};
 pub const QUEUE_FRAMES: usize = 4096;
 /// Most bytes waiting for the writer (bounds memory whatever the frame sizes).
 pub const QUEUE_BYTES: usize = 16 << 20;
-
-/// The `[capture]` config section (or `overcast run --capture DIR`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CaptureConfig {
-    /// Directory for the pcap files (created if missing).
-    pub dir: PathBuf,
-    /// Rotate a file before it grows past this many bytes.
-    #[serde(default = "default_max_bytes")]
-    pub max_bytes: u64,
-    /// Files kept per port and direction, the current one included.
-    #[serde(default = "default_max_files")]
-    pub max_files: usize,
-}
-
-/// 64 MiB per file.
-pub const DEFAULT_MAX_BYTES: u64 = 64 << 20;
-/// Four files per port and direction.
-pub const DEFAULT_MAX_FILES: usize = 4;
-
-fn default_max_bytes() -> u64 {
-    DEFAULT_MAX_BYTES
-}
-
-fn default_max_files() -> usize {
-    DEFAULT_MAX_FILES
-}
-
-impl CaptureConfig {
-    /// Capture into `dir` with the default limits.
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        CaptureConfig {
-            dir: dir.into(),
-            max_bytes: DEFAULT_MAX_BYTES,
-            max_files: DEFAULT_MAX_FILES,
-        }
-    }
-}
 
 /// Which way a frame crossed the port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -119,11 +80,11 @@ struct Msg {
 pub struct Capture {
     tx: Mutex<Option<SyncSender<Msg>>>,
     shared: Arc<Shared>,
-    /// Port names by id, as of the last refresh from the core.
+    /// Port names by id, as of the node's port generation in `generation`.
     names: Mutex<Vec<Option<Arc<str>>>>,
-    /// Ports were added or removed since `names` was filled: refresh before
-    /// naming a file (a port id may now belong to another port).
-    stale: AtomicBool,
+    /// The node's port generation `names` was filled at (`u64::MAX`: never);
+    /// when the node's moves on, a port id may now belong to another port.
+    generation: AtomicU64,
     /// Wall time at the core's clock origin.
     wall_origin: Duration,
     writer: Mutex<Option<JoinHandle<()>>>,
@@ -131,7 +92,7 @@ pub struct Capture {
 
 impl Capture {
     /// Create the directory and start the writer thread. Port names are
-    /// learned from the core as frames pass (see [`Capture::ports_changed`]).
+    /// learned from the node as frames pass (see [`Capture::sync_names`]).
     pub fn start(cfg: &CaptureConfig, now: Instant) -> io::Result<Capture> {
         std::fs::create_dir_all(&cfg.dir).map_err(|e| {
             io::Error::new(
@@ -162,31 +123,36 @@ impl Capture {
             tx: Mutex::new(Some(tx)),
             shared,
             names: Mutex::new(Vec::new()),
-            stale: AtomicBool::new(true),
+            generation: AtomicU64::new(u64::MAX),
             wall_origin: wall_now.saturating_sub(now.since_origin()),
             writer: Mutex::new(writer),
         }
     }
 
-    /// A port was added or removed: names are looked up again before the next frame.
-    pub fn ports_changed(&self) {
-        self.stale.store(true, Ordering::Relaxed);
+    /// Bring the port names up to the node's `generation`; `names` (every
+    /// port's id and name) is only called when ports changed since the last call.
+    pub fn sync_names(&self, generation: u64, names: impl FnOnce() -> Vec<(PortId, String)>) {
+        if self.generation.load(Ordering::Relaxed) == generation {
+            return;
+        }
+        let mut table = lock(&self.names);
+        table.clear();
+        for (id, name) in names() {
+            if table.len() <= id.index() {
+                table.resize(id.index() + 1, None);
+            }
+            table[id.index()] = Some(Arc::from(name.as_str()));
+        }
+        self.generation.store(generation, Ordering::Relaxed);
     }
 
-    /// `frame` arrived on `port` at `now`: call before the core decides on it.
-    pub fn rx(&self, core: &Switch, port: PortId, frame: &[u8], now: Instant) {
-        if self.stale.load(Ordering::Relaxed) || self.name(port).is_none() {
-            self.refresh_names(core, now);
-        }
+    /// `frame` arrived on `port` at `now`.
+    pub fn rx(&self, port: PortId, frame: &[u8], now: Instant) {
         self.enqueue(port, Direction::In, frame, now);
     }
 
-    /// The switch is sending `frame` out of `port` at `now`. `core` is only
-    /// locked if ports changed; the caller must not hold it.
-    pub fn tx(&self, core: &Mutex<Switch>, port: PortId, frame: &[u8], now: Instant) {
-        if self.stale.load(Ordering::Relaxed) {
-            self.refresh_names(&lock(core), now);
-        }
+    /// The switch is sending `frame` out of `port` at `now`.
+    pub fn tx(&self, port: PortId, frame: &[u8], now: Instant) {
         self.enqueue(port, Direction::Out, frame, now);
     }
 
@@ -210,19 +176,6 @@ impl Capture {
 
     fn name(&self, port: PortId) -> Option<Arc<str>> {
         lock(&self.names).get(port.index()).cloned().flatten()
-    }
-
-    fn refresh_names(&self, core: &Switch, now: Instant) {
-        self.stale.store(false, Ordering::Relaxed);
-        let mut names = lock(&self.names);
-        names.clear();
-        for p in core.state(now).ports {
-            let i = p.id as usize;
-            if names.len() <= i {
-                names.resize(i + 1, None);
-            }
-            names[i] = Some(Arc::from(p.name.as_str()));
-        }
     }
 
     fn enqueue(&self, port: PortId, dir: Direction, frame: &[u8], now: Instant) {

@@ -1,8 +1,7 @@
 use super::writer::Rotating;
 use super::*;
 use crate::pcap::{PcapReader, Record};
-use crate::switch::{PortConfig, PortKind, SwitchConfig};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("overcast-capture-{tag}-{}", std::process::id()));
@@ -21,13 +20,13 @@ fn records(path: &Path) -> Vec<Record> {
     out
 }
 
-fn switch_with(names: &[&str]) -> Switch {
-    let mut sw = Switch::new(SwitchConfig::default());
-    for n in names {
-        sw.add_port(PortConfig::new(*n, PortKind::Tap), Instant::ZERO)
-            .unwrap();
-    }
-    sw
+/// Port names as a node would list them: ids in order.
+fn ports(names: &[&str]) -> Vec<(PortId, String)> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (PortId(i as u32), n.to_string()))
+        .collect()
 }
 
 #[test]
@@ -59,14 +58,13 @@ fn rotation_keeps_max_files_each_within_max_bytes() {
 
 #[test]
 fn a_full_queue_drops_and_counts_instead_of_blocking() {
-    let sw = switch_with(&["a"]);
     // No writer thread: the queue (2 frames) fills and stays full.
     let (tx, _rx) = mpsc::sync_channel(2);
     let cap = Capture::with_sender(tx, Arc::new(Shared::default()), None, Instant::ZERO);
-    cap.refresh_names(&sw, Instant::ZERO);
+    cap.sync_names(0, || ports(&["a"]));
     let port = PortId(0);
     for _ in 0..5 {
-        cap.rx(&sw, port, &[0u8; 60], Instant::ZERO);
+        cap.rx(port, &[0u8; 60], Instant::ZERO);
     }
     assert_eq!(
         cap.counters(),
@@ -80,14 +78,12 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
 
 #[test]
 fn a_huge_backlog_is_bounded_by_bytes_too() {
-    let sw = switch_with(&["a"]);
     let (tx, _rx) = mpsc::sync_channel(QUEUE_FRAMES);
     let cap = Capture::with_sender(tx, Arc::new(Shared::default()), None, Instant::ZERO);
-    cap.refresh_names(&sw, Instant::ZERO);
+    cap.sync_names(0, || ports(&["a"]));
     let jumbo = vec![0u8; 65_536];
-    let core = std::sync::Mutex::new(sw);
     for _ in 0..(QUEUE_BYTES / jumbo.len() + 3) {
-        cap.tx(&core, PortId(0), &jumbo, Instant::ZERO);
+        cap.tx(PortId(0), &jumbo, Instant::ZERO);
     }
     let c = cap.counters();
     assert_eq!(c.captured as usize, QUEUE_BYTES / jumbo.len());
@@ -97,16 +93,12 @@ fn a_huge_backlog_is_bounded_by_bytes_too() {
 #[test]
 fn a_reused_port_id_is_captured_under_its_new_name() {
     let dir = temp_dir("reuse");
-    let core = std::sync::Mutex::new(switch_with(&["old"]));
     let cap = Capture::start(&CaptureConfig::new(&dir), Instant::ZERO).unwrap();
-    cap.tx(&core, PortId(0), b"to old", Instant::ZERO);
-    crate::driver::lock(&core).remove_port(PortId(0));
-    let new = crate::driver::lock(&core)
-        .add_port(PortConfig::new("new", PortKind::Tap), Instant::ZERO)
-        .unwrap();
-    assert_eq!(new, PortId(0), "the freed id is reused");
-    cap.ports_changed();
-    cap.tx(&core, new, b"to new", Instant::ZERO);
+    cap.sync_names(1, || ports(&["old"]));
+    cap.tx(PortId(0), b"to old", Instant::ZERO);
+    // The node removed "old" and gave its id to "new": its generation moved.
+    cap.sync_names(3, || ports(&["new"]));
+    cap.tx(PortId(0), b"to new", Instant::ZERO);
     cap.shutdown();
     assert_eq!(records(&dir.join("old.out.pcap")).len(), 1);
     assert_eq!(records(&dir.join("new.out.pcap"))[0].data, b"to new");
@@ -116,24 +108,14 @@ fn a_reused_port_id_is_captured_under_its_new_name() {
 #[test]
 fn every_port_gets_in_and_out_files_named_safely() {
     let dir = temp_dir("ports");
-    let core = std::sync::Mutex::new(switch_with(&["tap0"]));
     let cap = Capture::start(&CaptureConfig::new(&dir), Instant::ZERO).unwrap();
-    // A port that only ever sends is named from the core.
-    cap.tx(&core, PortId(0), b"to the tap", Instant::from_millis(5));
-    // A peer admitted later is picked up once the driver says ports changed.
-    let peer = crate::driver::lock(&core)
-        .add_port(
-            PortConfig::new("vxlan/10.0.0.2", PortKind::Peer),
-            Instant::ZERO,
-        )
-        .unwrap();
-    cap.ports_changed();
-    cap.rx(
-        &crate::driver::lock(&core),
-        peer,
-        b"from the peer",
-        Instant::from_millis(6),
-    );
+    // A port that only ever sends is named from the node.
+    cap.sync_names(1, || ports(&["tap0"]));
+    cap.tx(PortId(0), b"to the tap", Instant::from_millis(5));
+    // A peer admitted later is picked up once the node's generation moves.
+    cap.sync_names(2, || ports(&["tap0", "vxlan/10.0.0.2"]));
+    cap.sync_names(2, || panic!("names are only listed when ports changed"));
+    cap.rx(PortId(1), b"from the peer", Instant::from_millis(6));
     cap.shutdown();
     let peer_in = records(&dir.join("vxlan%2F10.0.0.2.in.pcap"));
     assert_eq!(peer_in.len(), 1);

@@ -4,8 +4,8 @@
 //! [`Sample`], and renders it with no lock held, so a scrape costs the
 //! switching tasks one short wait at most.
 
-use super::{lock, Node, StartError};
-use crate::metrics::{ListenerSample, MetricsAddr, Sample, CONTENT_TYPE};
+use super::{lock, Driver, StartError};
+use crate::metrics::{MetricsAddr, CONTENT_TYPE};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -32,14 +32,14 @@ pub(super) fn bind(addr: Option<MetricsAddr>) -> Result<Option<Endpoint>, StartE
     Ok(Some(Endpoint { listener, addr }))
 }
 
-/// Serve `GET /metrics` from `node` until the switch stops.
-pub(super) fn serve(endpoint: Endpoint, node: Arc<Node>) -> Result<(), StartError> {
+/// Serve `GET /metrics` from `driver`'s node until the switch stops.
+pub(super) fn serve(endpoint: Endpoint, driver: Arc<Driver>) -> Result<(), StartError> {
     let addr = endpoint.addr;
     let listener = tokio::net::TcpListener::from_std(endpoint.listener)
         .map_err(|source| StartError::Metrics { addr, source })?;
     let app = Router::new()
         .route("/metrics", get(scrape))
-        .with_state(node);
+        .with_state(driver);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             warn!(error = %e, "metrics endpoint stopped");
@@ -49,36 +49,12 @@ pub(super) fn serve(endpoint: Endpoint, node: Arc<Node>) -> Result<(), StartErro
     Ok(())
 }
 
-async fn scrape(State(node): State<Arc<Node>>) -> Response {
-    match sample(&node).render() {
+async fn scrape(State(driver): State<Arc<Driver>>) -> Response {
+    let now = driver.clock.now();
+    // Counters and table sizes are copied under the lock; rendering is not.
+    let sample = lock(&driver.node).metrics_sample(now);
+    match sample.render() {
         Ok(body) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
-
-/// The node's counters now: ports, table sizes, queriers, listeners.
-fn sample(node: &Node) -> Sample {
-    let now = node.clock.now();
-    let core = lock(&node.core);
-    let snoop = core.snooper().state(now);
-    Sample {
-        ports: core.port_views(now),
-        fdb_entries: core.fdb().len(),
-        mdb_groups: snoop.groups.len(),
-        queriers: snoop.queriers,
-        snoop: snoop.counters,
-        listeners: node
-            .listeners()
-            .iter()
-            .flatten()
-            .map(|l| {
-                let s = lock(&l.state);
-                ListenerSample {
-                    name: s.name().to_string(),
-                    peers: s.peer_count(),
-                    counters: s.counters().clone(),
-                }
-            })
-            .collect(),
     }
 }

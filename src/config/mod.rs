@@ -1,13 +1,22 @@
 //! The TOML configuration: schema, built-in defaults, and validation that names the field at fault.
+//!
+//! Each module owns its own section's type (`fdb::FdbConfig`,
+//! `igmp::config::SnoopConfig`, `tunnel::config::ListenerConfig`, ...);
+//! this module puts them together and checks references between them
+//! ([`validate`]). It depends on no driver, so nothing imports in a circle.
 
-use crate::driver::capture::CaptureConfig;
+mod capture;
+mod validate;
+
+pub use capture::CaptureConfig;
+pub use validate::Invalid;
+
 use crate::fdb::FdbConfig;
 use crate::igmp::config::{PortSnoopConfig, SnoopConfig};
 use crate::packet::ethernet::MacAddr;
 use crate::switch::SwitchConfig;
 use crate::tunnel::config::{Encap, ListenerConfig, PeerConfig, RAW_PORT, VXLAN_PORT};
 use serde::Deserialize;
-use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -157,9 +166,6 @@ pub enum ConfigError {
     },
 }
 
-/// Linux limits interface names to IFNAMSIZ - 1 bytes.
-const MAX_IFNAME: usize = 15;
-
 impl Config {
     /// Read, parse and validate a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -209,212 +215,6 @@ impl Config {
             fdb: self.fdb.clone(),
             snoop: self.multicast.clone(),
             mac: self.mac.unwrap_or(mac),
-        }
-    }
-
-    /// Check what serde cannot: unique names, limits, references between sections.
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        if let Err(e) = self.multicast.validate() {
-            return Err((format!("multicast.{}", e.field), e.reason));
-        }
-        if let Some(n) = self.workers.filter(|n| !(1..=MAX_WORKERS).contains(n)) {
-            return Err((
-                "workers".into(),
-                format!("{n}: must be between 1 and {MAX_WORKERS}"),
-            ));
-        }
-        if self.mac.is_some_and(|m| m.is_multicast() || m.is_zero()) {
-            return Err(("mac".into(), "must be a unicast, non-zero MAC".into()));
-        }
-        let mut names = HashSet::new();
-        for (i, tap) in self.taps.iter().enumerate() {
-            let field = format!("tap[{i}].name");
-            if tap.name.is_empty() || tap.name.len() > MAX_IFNAME {
-                return Err((
-                    field,
-                    format!("{:?}: must be 1 to {MAX_IFNAME} bytes", tap.name),
-                ));
-            }
-            if tap.name.contains(['/', ' ', '\0']) {
-                return Err((field, format!("{:?}: not a valid interface name", tap.name)));
-            }
-            if tap.mtu.is_some_and(|m| !(68..=65_535).contains(&m)) {
-                return Err((
-                    format!("tap[{i}].mtu"),
-                    "must be between 68 and 65535".into(),
-                ));
-            }
-            if !names.insert(tap.name.clone()) {
-                return Err((field, format!("duplicate port name {:?}", tap.name)));
-            }
-        }
-        if self.fdb.ageing_time.is_zero() {
-            return Err(("fdb.ageing_time".into(), "must be greater than zero".into()));
-        }
-        let mut listener_names = HashSet::new();
-        let mut binds = HashSet::new();
-        for (i, l) in self.listeners.iter().enumerate() {
-            if !listener_names.insert(l.display_name()) {
-                return Err((
-                    format!("listener[{i}].name"),
-                    format!(
-                        "duplicate listener name {:?} (set `name`)",
-                        l.display_name()
-                    ),
-                ));
-            }
-            if !binds.insert(l.bind) {
-                return Err((
-                    format!("listener[{i}].bind"),
-                    format!("{} is bound twice", l.bind),
-                ));
-            }
-            if l.encap == Encap::Vxlan && l.vni >= 1 << 24 {
-                return Err((
-                    format!("listener[{i}].vni"),
-                    format!("{} does not fit in 24 bits", l.vni),
-                ));
-            }
-            if l.idle_timeout.is_zero() {
-                return Err((
-                    format!("listener[{i}].idle_timeout"),
-                    "must be greater than zero".into(),
-                ));
-            }
-        }
-        for (i, p) in self.peers.iter().enumerate() {
-            if let Some(name) = &p.listener {
-                let found = self
-                    .listeners
-                    .iter()
-                    .find(|l| &l.display_name() == name)
-                    .ok_or_else(|| {
-                        (
-                            format!("peer[{i}].listener"),
-                            format!("no listener named {name:?}"),
-                        )
-                    })?;
-                if found.encap != p.encap {
-                    return Err((
-                        format!("peer[{i}].listener"),
-                        format!(
-                            "listener {name:?} speaks {}, the peer {}",
-                            found.encap, p.encap
-                        ),
-                    ));
-                }
-            }
-            if !p.remote.contains(':') {
-                return Err((
-                    format!("peer[{i}].remote"),
-                    format!("{:?}: expected host:port", p.remote),
-                ));
-            }
-        }
-        for (i, s) in self.static_fdb.iter().enumerate() {
-            if !names.contains(&s.port) {
-                return Err((
-                    format!("static_fdb[{i}].port"),
-                    format!("no TAP port named {:?}", s.port),
-                ));
-            }
-            if s.mac.is_multicast() {
-                return Err((
-                    format!("static_fdb[{i}].mac"),
-                    format!("{} is not a unicast MAC", s.mac),
-                ));
-            }
-            if s.vlan > 4094 {
-                return Err((
-                    format!("static_fdb[{i}].vlan"),
-                    format!("{} is not a VLAN id", s.vlan),
-                ));
-            }
-        }
-        for (i, s) in self.static_mdb.iter().enumerate() {
-            if !names.contains(&s.port) {
-                return Err((
-                    format!("static_mdb[{i}].port"),
-                    format!("no TAP port named {:?}", s.port),
-                ));
-            }
-            if !s.group.is_multicast() {
-                return Err((
-                    format!("static_mdb[{i}].group"),
-                    format!("{} is not a multicast group", s.group),
-                ));
-            }
-            if s.vlan > 4094 {
-                return Err((
-                    format!("static_mdb[{i}].vlan"),
-                    format!("{} is not a VLAN id", s.vlan),
-                ));
-            }
-        }
-        if let Some(c) = &self.capture {
-            if c.max_files == 0 {
-                return Err(("capture.max_files".into(), "must be at least 1".into()));
-            }
-            if c.max_bytes < MIN_CAPTURE_BYTES {
-                return Err((
-                    "capture.max_bytes".into(),
-                    format!(
-                        "{} is below the minimum of {MIN_CAPTURE_BYTES}",
-                        c.max_bytes
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Smallest capture file limit: one maximal TAP frame fits.
-const MIN_CAPTURE_BYTES: u64 = 128 << 10;
-
-/// Serde helpers writing a [`Duration`] as a human string ("125s", "1s 500ms")
-/// with `humantime`. Use as `#[serde(with = "duration_str")]`, or
-/// `duration_str::option` for `Option<Duration>`.
-pub mod duration_str {
-    use serde::{de, Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    /// Write a duration as a human string.
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(*d).to_string())
-    }
-
-    /// Read a duration from a human string such as "125s".
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        parse(&text).map_err(de::Error::custom)
-    }
-
-    fn parse(text: &str) -> Result<Duration, String> {
-        humantime::parse_duration(text.trim()).map_err(|e| {
-            format!("invalid duration {text:?}: {e} (write e.g. \"300s\", \"2m\" or \"500ms\")")
-        })
-    }
-
-    /// The same for `Option<Duration>`.
-    pub mod option {
-        use serde::{de, Deserialize, Deserializer, Serializer};
-        use std::time::Duration;
-
-        /// Write an optional duration (`None` as a unit/none value).
-        pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-            match d {
-                Some(d) => s.serialize_some(&humantime::format_duration(*d).to_string()),
-                None => s.serialize_none(),
-            }
-        }
-
-        /// Read an optional duration.
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-            match Option::<String>::deserialize(d)? {
-                Some(text) => super::parse(&text).map(Some).map_err(de::Error::custom),
-                None => Ok(None),
-            }
         }
     }
 }
