@@ -70,8 +70,17 @@ enum Command {
         config: Option<PathBuf>,
         /// Feed FILE (pcap or pcapng, Ethernet) into port PORT. Repeatable;
         /// inputs are merged by timestamp, ties in --in order.
-        #[arg(long = "in", value_name = "PORT=FILE", required = true)]
+        #[arg(
+            long = "in",
+            value_name = "PORT=FILE",
+            required_unless_present = "tunnel_inputs"
+        )]
         inputs: Vec<InputSpec>,
+        /// Feed the UDP datagrams of FILE (an underlay capture, pcap or pcapng,
+        /// Ethernet) to listener LISTENER of the config: peers are admitted,
+        /// expire and are refused as live. Repeatable; ties after every --in.
+        #[arg(long = "in-tunnel", value_name = "LISTENER=FILE")]
+        tunnel_inputs: Vec<InputSpec>,
         /// Output directory (created if missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -313,7 +322,8 @@ fn main() -> Result<()> {
         }
         Command::Replay {
             config,
-            inputs,
+            mut inputs,
+            tunnel_inputs,
             out,
             until,
             state_at,
@@ -323,6 +333,10 @@ fn main() -> Result<()> {
                 Some(path) => Config::load(path)?,
                 None => Config::default(),
             };
+            inputs.extend(tunnel_inputs.into_iter().map(|spec| InputSpec {
+                kind: replay::InputKind::Tunnel,
+                ..spec
+            }));
             let opts = ReplayOptions {
                 config,
                 inputs,

@@ -486,3 +486,163 @@ fn cli_replays_and_reports_bad_input_with_a_nonzero_exit() {
     assert!(out.join("a.pcap").exists() && out.join("state-1000.json").exists());
     assert_eq!(json(&out.join("state.json"))["switch"]["now_ms"], 5000);
 }
+
+/// Data to 239.1.1.1 from station 1, as a multicast IPv4/UDP frame.
+fn group_data(fill: u8) -> Vec<u8> {
+    udp4(
+        mac(1),
+        [0x01, 0x00, 0x5e, 0x01, 0x01, 0x01],
+        "10.0.0.1:5000".parse().unwrap(),
+        "239.1.1.1:5000".parse().unwrap(),
+        &[fill; 32],
+    )
+}
+
+#[test]
+fn replay_applies_static_mdb_entries_as_live_does() {
+    // Once the switch has been querier for a response interval, unregistered
+    // groups go to router ports only; a pinned member still gets its group.
+    let tmp = Tmp::new();
+    let (a, b) = (tmp.join("a.pcap"), tmp.join("b.pcap"));
+    write_pcap(
+        &a,
+        &[
+            (Duration::ZERO, arp_request(1, 2)),
+            (Duration::from_secs(20), group_data(7)),
+        ],
+    );
+    write_pcap(&b, &[]);
+    let with = |pinned: bool| {
+        let out = tmp.join(if pinned { "pinned" } else { "plain" });
+        let mut opts = options(&[("a", &a), ("b", &b)], &out);
+        let mut text = String::from("[[tap]]\nname = \"vm\"\n");
+        if pinned {
+            text.push_str("[[static_mdb]]\ngroup = \"239.1.1.1\"\nport = \"vm\"\n");
+        }
+        opts.config = Config::parse(&text, Path::new("t.toml")).unwrap();
+        run(&opts).unwrap();
+        out
+    };
+    let pinned = with(true);
+    let plain = with(false);
+    assert_eq!(
+        forwarded(&pinned.join("vm.pcap")).last(),
+        Some(&group_data(7))
+    );
+    assert!(
+        !forwarded(&plain.join("vm.pcap")).contains(&group_data(7)),
+        "no member, no pin: pruned"
+    );
+    assert!(!forwarded(&pinned.join("b.pcap")).contains(&group_data(7)));
+}
+
+#[test]
+fn a_tunnel_input_must_name_a_configured_listener() {
+    let tmp = Tmp::new();
+    let file = tmp.join("u.pcap");
+    write_pcap(&file, &[]);
+    let mut opts = options(&[], &tmp.join("out"));
+    opts.inputs.push(overcast::replay::InputSpec {
+        kind: overcast::replay::InputKind::Tunnel,
+        port: "nope".into(),
+        file,
+    });
+    let err = run(&opts).unwrap_err().to_string();
+    assert!(
+        err.contains("--in-tunnel nope") && err.contains("no listener"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tunnel_inputs_admit_refuse_and_expire_peers_on_the_virtual_clock() {
+    let tmp = Tmp::new();
+    let underlay = tmp.join("underlay.pcap");
+    let hub: std::net::SocketAddrV4 = "10.0.0.1:4789".parse().unwrap();
+    let from = |ip: &str, inner: &[u8]| {
+        udp4(
+            mac(0x20),
+            mac(0x10),
+            format!("{ip}:40000").parse().unwrap(),
+            hub,
+            &vxlan(42, inner),
+        )
+    };
+    write_pcap(
+        &underlay,
+        &[
+            (Duration::ZERO, from("10.0.0.2", &arp_request(2, 3))),
+            (MS, from("10.0.0.3", &unicast(3, 2, 0x33))),
+            (2 * MS, from("8.8.8.8", &arp_request(8, 3))),
+            (3 * MS, frame(BROADCAST, mac(0x20), 0x0806, 46, 0)),
+        ],
+    );
+    let out = tmp.join("out");
+    let mut opts = options(&[], &out);
+    opts.inputs.push(overcast::replay::InputSpec {
+        kind: overcast::replay::InputKind::Tunnel,
+        port: "vxlan".into(),
+        file: underlay.clone(),
+    });
+    opts.config = Config::parse(
+        "[[tap]]\nname = \"vm\"\n[[listener]]\nbind = \"0.0.0.0:4789\"\nencap = \"vxlan\"\nidle_timeout = \"5s\"\n",
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    opts.state_at = vec![Duration::from_secs(1)];
+    opts.until = Some(Duration::from_secs(10));
+    run(&opts).unwrap();
+
+    // .2's broadcast reached the TAP; .3's answer went to .2 only, as a peer port.
+    assert_eq!(forwarded(&out.join("vm.pcap")), vec![arp_request(2, 3)]);
+    assert_eq!(
+        forwarded(&out.join("vxlan%2F10.0.0.2.pcap")),
+        vec![unicast(3, 2, 0x33)]
+    );
+    assert!(forwarded(&out.join("vxlan%2F10.0.0.3.pcap")).is_empty());
+    assert!(
+        !out.join("vxlan%2F8.8.8.8.pcap").exists(),
+        "a public source is not admitted"
+    );
+
+    let early = json(&out.join("state-1000.json"));
+    let peers: Vec<&str> = early["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(peers, vec!["vxlan/10.0.0.2", "vxlan/10.0.0.3"]);
+    let counters = &early["listeners"][0]["counters"];
+    assert_eq!(
+        (
+            counters["drop_not_allowed"].as_u64(),
+            counters["peers_admitted"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+    assert_eq!(
+        early["replay"]["inputs"][0]["not_for_listener"], 1,
+        "the non-UDP record"
+    );
+
+    let end = json(&out.join("state.json"));
+    assert!(
+        end.get("peers").is_none(),
+        "both peers expired after 5 s idle: {end}"
+    );
+    assert_eq!(end["listeners"][0]["counters"]["peers_expired"], 2);
+
+    // Deterministic: the same inputs give the same bytes.
+    let again = tmp.join("again");
+    let mut opts2 = opts.clone();
+    opts2.out_dir = again.clone();
+    run(&opts2).unwrap();
+    for f in ["vm.pcap", "vxlan%2F10.0.0.2.pcap", "state.json"] {
+        assert_eq!(
+            std::fs::read(out.join(f)).unwrap(),
+            std::fs::read(again.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}

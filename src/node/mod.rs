@@ -223,6 +223,14 @@ impl Node {
         self.tap(tap).map(|t| t.port)
     }
 
+    /// The tunnel of the listener called `name`, and its settings.
+    pub fn tunnel_by_name(&self, name: &str) -> Option<(TunnelId, &ListenerConfig)> {
+        self.tunnels.iter().enumerate().find_map(|(i, t)| {
+            let t = t.as_ref()?;
+            (t.peers.name() == name).then(|| (TunnelId(i as u32), t.peers.config()))
+        })
+    }
+
     fn tap(&self, tap: TapId) -> Option<&TapSlot> {
         self.taps.get(tap.index()).and_then(Option::as_ref)
     }

@@ -10,10 +10,11 @@ pub mod ethernet;
 pub mod gso;
 pub mod ipv4;
 pub mod ipv6;
+pub mod udp;
 pub mod virtio;
 
-/// Why a packet could not be used. Each variant becomes a drop-reason
-/// counter; [`WireError::reason`] is its stable name.
+/// Why a packet could not be used. The switch counts these under its own
+/// drop reasons (`switch::DropReason`), which carry the stable names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
 pub enum WireError {
     /// The buffer ends before a header or a length field says it should.
@@ -52,57 +53,4 @@ pub enum WireError {
     /// cannot be interpreted on its own.
     #[error("IP fragment")]
     Fragment,
-}
-
-impl WireError {
-    /// Every variant, in declaration order, for registering counters up front.
-    pub const ALL: [WireError; 11] = [
-        WireError::Truncated,
-        WireError::BadIpVersion,
-        WireError::BadIpHeaderLength,
-        WireError::BadIpChecksum,
-        WireError::BadIgmpChecksum,
-        WireError::BadIcmpv6Checksum,
-        WireError::BadLength,
-        WireError::Malformed,
-        WireError::MldSourceNotLinkLocal,
-        WireError::NotMulticastGroup,
-        WireError::Fragment,
-    ];
-
-    /// Stable snake_case name, used as a metric label and JSON key.
-    /// Never rename one: dashboards and state files depend on it.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            WireError::Truncated => "truncated",
-            WireError::BadIpVersion => "bad_ip_version",
-            WireError::BadIpHeaderLength => "bad_ip_header_length",
-            WireError::BadIpChecksum => "bad_ip_checksum",
-            WireError::BadIgmpChecksum => "bad_igmp_checksum",
-            WireError::BadIcmpv6Checksum => "bad_icmpv6_checksum",
-            WireError::BadLength => "bad_length",
-            WireError::Malformed => "malformed",
-            WireError::MldSourceNotLinkLocal => "mld_source_not_link_local",
-            WireError::NotMulticastGroup => "not_multicast_group",
-            WireError::Fragment => "fragment",
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::WireError;
-    use std::collections::HashSet;
-
-    #[test]
-    fn reasons_are_unique_snake_case() {
-        let mut seen = HashSet::new();
-        for e in WireError::ALL {
-            let r = e.reason();
-            assert!(seen.insert(r), "duplicate reason {r}");
-            assert!(r
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()));
-        }
-    }
 }

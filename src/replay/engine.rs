@@ -9,8 +9,10 @@
 
 use super::inputs::Inputs;
 use super::outputs::{write_json, Outputs};
+use super::InputKind;
 use super::{state_at_path, ReplayError, ReplayOptions, ReplayReport, ReplayStats, StateFile};
-use crate::node::{self, Dest, Node, NodeEvent, Resolved};
+use crate::node::{self, Dest, Node, NodeEvent, Resolved, TunnelId};
+use crate::packet::udp;
 use crate::port::PortId;
 use crate::switch::DEFAULT_MAC;
 use crate::time::Instant;
@@ -29,6 +31,10 @@ pub(super) struct Engine<'a> {
     /// Destinations of the frame being fed; reused.
     dests: Vec<Dest>,
     outputs: Outputs,
+    /// The node's port generation `outputs` was synced at.
+    generation: u64,
+    /// Per input: the tunnel it feeds and its listener's UDP port (0: any), for `--in-tunnel`.
+    tunnel_of: Vec<Option<(TunnelId, u16)>>,
     /// Wall time of virtual time 0.
     origin: Duration,
     now: Instant,
@@ -55,13 +61,29 @@ impl<'a> Engine<'a> {
             }
         }
         // Then each other --in port, in --in order.
+        let mut tunnel_of = Vec::with_capacity(opts.inputs.len());
         for input in &opts.inputs {
-            if node.switch().port_by_name(&input.port).is_none() {
-                node.add_local_port(&input.port, Instant::ZERO);
+            match input.kind {
+                InputKind::Port => {
+                    if node.switch().port_by_name(&input.port).is_none() {
+                        node.add_local_port(&input.port, Instant::ZERO);
+                    }
+                    tunnel_of.push(None);
+                }
+                InputKind::Tunnel => {
+                    let (id, cfg) = node.tunnel_by_name(&input.port).ok_or_else(|| {
+                        ReplayError::Options(format!(
+                            "--in-tunnel {}: the configuration has no listener named {:?}",
+                            input.port, input.port
+                        ))
+                    })?;
+                    tunnel_of.push(Some((id, cfg.bind.port())));
+                }
             }
         }
         let ports: Vec<(PortId, String)> = node.port_names();
         let outputs = Outputs::create(&opts.out_dir, &ports)?;
+        let node_generation = node.generation();
         let mut pending: Vec<Instant> = opts
             .state_at
             .iter()
@@ -73,6 +95,8 @@ impl<'a> Engine<'a> {
             opts,
             node,
             dests: Vec::new(),
+            generation: node_generation,
+            tunnel_of,
             outputs,
             origin,
             now: Instant::ZERO,
@@ -135,9 +159,61 @@ impl<'a> Engine<'a> {
                 stats.frames_fed += 1;
                 stats.out_of_order_records += u64::from(late);
             }
-            if let Some(port) = port {
-                self.feed(port, &record.data, t)?;
+            match self.tunnel_of.get(i).copied().flatten() {
+                Some((tunnel, listen_port)) => {
+                    let datagram = udp::in_frame(&record.data)
+                        .filter(|d| listen_port == 0 || d.dst.port() == listen_port);
+                    match datagram {
+                        Some(d) => self.feed_datagram(tunnel, d.src, d.payload, t)?,
+                        None => {
+                            if let Some(stats) = inputs.stats_mut(i) {
+                                stats.not_for_listener += 1;
+                            }
+                        }
+                    }
+                }
+                None => {
+                    if let Some(port) = port {
+                        self.feed(port, &record.data, t)?;
+                    }
+                }
             }
+        }
+        Ok(())
+    }
+
+    /// One datagram into its tunnel (admission, then the frame inside), and
+    /// the frame out to its egress ports' files.
+    fn feed_datagram(
+        &mut self,
+        tunnel: TunnelId,
+        src: std::net::SocketAddr,
+        datagram: &[u8],
+        t: Instant,
+    ) -> Result<(), ReplayError> {
+        self.stats.frames_fed += 1;
+        let got = self
+            .node
+            .handle_datagram(t, tunnel, src, datagram, &mut self.dests);
+        self.sync_outputs()?;
+        match got {
+            Some((_, frame)) if !self.dests.is_empty() => {
+                self.stats.frames_forwarded += 1;
+                let wall = self.wall(t);
+                for d in &self.dests {
+                    self.outputs.write(d.port, wall, frame)?;
+                }
+            }
+            _ => self.stats.frames_dropped += 1,
+        }
+        self.drain(t)
+    }
+
+    /// Give ports that appeared since the last call their output files.
+    fn sync_outputs(&mut self) -> Result<(), ReplayError> {
+        if self.node.generation() != self.generation {
+            self.outputs.sync(&self.node.port_names())?;
+            self.generation = self.node.generation();
         }
         Ok(())
     }
@@ -201,6 +277,7 @@ impl<'a> Engine<'a> {
     /// Write what the switch originated at `t`; the node's events need no
     /// action (replay opens no device after the start).
     fn drain(&mut self, t: Instant) -> Result<(), ReplayError> {
+        self.sync_outputs()?;
         let wall = self.wall(t);
         while let Some(frame) = self.node.poll_transmit(&mut self.dests) {
             self.stats.frames_originated += 1;
@@ -225,6 +302,8 @@ impl<'a> Engine<'a> {
         let file = StateFile {
             replay: &self.stats,
             switch: self.node.switch().state(self.now),
+            listeners: self.node.listener_rows(),
+            peers: self.node.peers(self.now),
         };
         write_json(path, &file)
     }

@@ -1,6 +1,9 @@
 //! Pcap replay: drive the sans-I/O core from capture files on a virtual clock.
 //!
-//! Each input feeds one named port. All inputs are merged by timestamp
+//! Each input feeds one named port, or one tunnel listener (`--in-tunnel`:
+//! an underlay capture whose UDP datagrams go through the listener's
+//! admission, so peers are admitted, expire and are refused on the virtual
+//! clock exactly as live; each admitted peer gets an output file). All inputs are merged by timestamp
 //! (ties: `--in` order, then record order). **Virtual time 0 is the
 //! timestamp of the earliest first record among the inputs** (the
 //! earliest record, for files in time order, as captures are); a record
@@ -35,13 +38,27 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-/// One `--in PORT=FILE`.
+/// What an input's records are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InputKind {
+    /// Frames arriving on a switch port (`--in PORT=FILE`).
+    #[default]
+    Port,
+    /// An underlay capture of UDP datagrams to a tunnel listener
+    /// (`--in-tunnel LISTENER=FILE`): each datagram goes through the
+    /// listener's admission, so peers appear, expire and are refused as live.
+    Tunnel,
+}
+
+/// One `--in PORT=FILE` or `--in-tunnel LISTENER=FILE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputSpec {
-    /// The port the file's frames arrive on.
+    /// The port the file's frames arrive on, or the listener its datagrams are sent to.
     pub port: String,
     /// A pcap or pcapng file of Ethernet frames.
     pub file: PathBuf,
+    /// Frames for a port, or datagrams for a listener.
+    pub kind: InputKind,
 }
 
 impl FromStr for InputSpec {
@@ -52,6 +69,7 @@ impl FromStr for InputSpec {
             Some((port, file)) if !port.is_empty() && !file.is_empty() => Ok(InputSpec {
                 port: port.to_string(),
                 file: PathBuf::from(file),
+                kind: InputKind::Port,
             }),
             _ => Err(format!("{s:?}: expected PORT=FILE")),
         }
@@ -93,6 +111,13 @@ pub struct InputStats {
     pub bad_records: u64,
     /// Records stamped earlier than the clock had reached; fed at the current time.
     pub out_of_order_records: u64,
+    /// Records of a tunnel input that are not a UDP datagram to its listener's port.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_for_listener: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl InputStats {
@@ -200,6 +225,12 @@ pub struct StateFile<'a> {
     pub replay: &'a ReplayStats,
     /// The core's whole state.
     pub switch: crate::switch::SwitchState,
+    /// Tunnel listeners, when the configuration has any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub listeners: Vec<crate::node::ListenerRow>,
+    /// Tunnel peers, when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<crate::node::PeerRow>,
 }
 
 /// Replay the inputs; write outputs and state files into `opts.out_dir`.

@@ -6,6 +6,7 @@ use super::ReplayError;
 use crate::pcap::{port_file_stem, PcapWriter};
 use crate::port::PortId;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -16,36 +17,61 @@ struct Output {
     writer: PcapWriter<BufWriter<File>>,
 }
 
-/// Per-port output files, indexed by port id.
+/// Per-port output files, by port name (a port id may be reused by a
+/// later port, a name is not), with the current id-to-file map.
 pub(super) struct Outputs {
-    by_port: Vec<Option<Output>>,
+    dir: PathBuf,
+    files: Vec<Output>,
+    by_name: HashMap<String, usize>,
+    by_port: Vec<Option<usize>>,
 }
 
 impl Outputs {
     /// Create `DIR/<port>.pcap` for every port (each starts as an empty capture).
     pub fn create(dir: &Path, ports: &[(PortId, String)]) -> Result<Outputs, ReplayError> {
-        let mut by_port: Vec<Option<Output>> = Vec::new();
+        let mut outputs = Outputs {
+            dir: dir.to_path_buf(),
+            files: Vec::new(),
+            by_name: HashMap::new(),
+            by_port: Vec::new(),
+        };
+        outputs.sync(ports)?;
+        Ok(outputs)
+    }
+
+    /// Map port ids to files as `ports` says, creating a file for each new name.
+    pub fn sync(&mut self, ports: &[(PortId, String)]) -> Result<(), ReplayError> {
+        self.by_port.clear();
         for (id, name) in ports {
-            let path = dir.join(format!("{}.pcap", port_file_stem(name)));
-            let out_err = |error| ReplayError::Output {
-                file: path.clone(),
-                error,
+            let index = match self.by_name.get(name) {
+                Some(i) => *i,
+                None => {
+                    let path = self.dir.join(format!("{}.pcap", port_file_stem(name)));
+                    let out_err = |error| ReplayError::Output {
+                        file: path.clone(),
+                        error,
+                    };
+                    let file = File::create(&path).map_err(out_err)?;
+                    let writer = PcapWriter::new(BufWriter::new(file)).map_err(out_err)?;
+                    self.files.push(Output { path, writer });
+                    self.by_name.insert(name.clone(), self.files.len() - 1);
+                    self.files.len() - 1
+                }
             };
-            let file = File::create(&path).map_err(out_err)?;
-            let writer = PcapWriter::new(BufWriter::new(file)).map_err(out_err)?;
-            if by_port.len() <= id.index() {
-                by_port.resize_with(id.index() + 1, || None);
+            if self.by_port.len() <= id.index() {
+                self.by_port.resize(id.index() + 1, None);
             }
-            by_port[id.index()] = Some(Output { path, writer });
+            self.by_port[id.index()] = Some(index);
         }
-        Ok(Outputs { by_port })
+        Ok(())
     }
 
     /// Record that the switch sent `frame` out of `port` at wall time `ts`.
     pub fn write(&mut self, port: PortId, ts: Duration, frame: &[u8]) -> Result<(), ReplayError> {
-        let Some(Some(out)) = self.by_port.get_mut(port.index()) else {
+        let Some(Some(index)) = self.by_port.get(port.index()) else {
             return Ok(());
         };
+        let out = &mut self.files[*index];
         out.writer
             .write(ts, frame)
             .map_err(|error| ReplayError::Output {
@@ -54,10 +80,10 @@ impl Outputs {
             })
     }
 
-    /// Flush every file; the paths written, in port order.
+    /// Flush every file; the paths written, in the order the ports appeared.
     pub fn finish(self) -> Result<Vec<PathBuf>, ReplayError> {
         let mut paths = Vec::new();
-        for out in self.by_port.into_iter().flatten() {
+        for out in self.files {
             let mut inner = out
                 .writer
                 .into_inner()

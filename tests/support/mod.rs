@@ -45,6 +45,43 @@ pub fn unicast(src: u8, dst: u8, fill: u8) -> Vec<u8> {
     frame(mac(dst), mac(src), 0x0800, 46, fill)
 }
 
+/// An IPv4/UDP frame from `src` to `dst` (MACs and socket addresses), its
+/// IP header checksum filled in (the UDP checksum is left zero, as IPv4 allows).
+pub fn udp4(
+    src_mac: [u8; 6],
+    dst_mac: [u8; 6],
+    src: std::net::SocketAddrV4,
+    dst: std::net::SocketAddrV4,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut f = frame(dst_mac, src_mac, 0x0800, 0, 0);
+    let total = (20 + 8 + payload.len()) as u16;
+    f.extend_from_slice(&[0x45, 0]);
+    f.extend_from_slice(&total.to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0]);
+    f.extend_from_slice(&src.ip().octets());
+    f.extend_from_slice(&dst.ip().octets());
+    let sum = overcast::packet::checksum::checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&sum.to_be_bytes());
+    f.extend_from_slice(&src.port().to_be_bytes());
+    f.extend_from_slice(&dst.port().to_be_bytes());
+    f.extend_from_slice(&(8 + payload.len() as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.extend_from_slice(payload);
+    if f.len() < 60 {
+        f.resize(60, 0);
+    }
+    f
+}
+
+/// A VXLAN datagram (VNI `vni`) carrying `inner`.
+pub fn vxlan(vni: u32, inner: &[u8]) -> Vec<u8> {
+    let mut d = vec![0x08, 0, 0, 0];
+    d.extend_from_slice(&(vni << 8).to_be_bytes());
+    d.extend_from_slice(inner);
+    d
+}
+
 /// Write frames stamped T0 + offset to a pcap.
 pub fn write_pcap(path: &Path, frames: &[(Duration, Vec<u8>)]) {
     let file = std::fs::File::create(path).expect("create pcap");
@@ -110,6 +147,7 @@ pub fn options(inputs: &[(&str, &Path)], out: &Path) -> ReplayOptions {
         inputs: inputs
             .iter()
             .map(|(port, file)| InputSpec {
+                kind: overcast::replay::InputKind::Port,
                 port: port.to_string(),
                 file: file.to_path_buf(),
             })
