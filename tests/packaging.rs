@@ -126,3 +126,22 @@ fn systemd_analyze_accepts_the_unit() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn check_config_summarises_every_section_it_builds() {
+    let dir = std::env::temp_dir().join(format!("oc-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("lab.toml");
+    std::fs::write(
+        &file,
+        "workers = 2\n[multicast]\nquerier = \"on\"\nigmp_version = 2\n\
+         [[tap]]\nname = \"vm1\"\n[[static_mdb]]\ngroup = \"239.1.1.1\"\nport = \"vm1\"\n",
+    )
+    .expect("write config");
+    let (ok, out, err) = overcast(&["check-config", file.to_str().expect("utf-8 path")]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(ok, "{err}");
+    assert!(out.contains("workers: 2"), "{out}");
+    assert!(out.contains("querier on (never yields), IGMPv2"), "{out}");
+    assert!(out.contains("static mdb 239.1.1.1 vlan 0 -> vm1"), "{out}");
+}

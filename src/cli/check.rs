@@ -1,0 +1,95 @@
+//! `overcast check-config`: validate a file and say what it would build.
+
+use overcast::config::Config;
+use overcast::igmp::config::QuerierMode;
+
+/// What a config would build, for `check-config`.
+pub fn describe(cfg: &Config) -> String {
+    let mut out = String::from("config OK\n");
+    out.push_str(&format!(
+        "fdb: ageing {}, max {} entries, {} per port\n",
+        humantime::format_duration(cfg.fdb.ageing_time),
+        cfg.fdb.max_entries,
+        cfg.fdb.max_entries_per_port
+    ));
+    out.push_str(&multicast(cfg));
+    out.push_str(&format!("workers: {}\n", cfg.workers()));
+    for t in &cfg.taps {
+        out.push_str(&format!("tap port {}\n", t.name));
+    }
+    for l in &cfg.listeners {
+        out.push_str(&format!(
+            "listener {} on {} ({}{}), allow [{}], max {} peers, idle timeout {}\n",
+            l.display_name(),
+            l.bind,
+            l.encap,
+            if l.encap == overcast::tunnel::Encap::Vxlan {
+                format!(" vni {}", l.vni)
+            } else {
+                String::new()
+            },
+            l.allow
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            l.max_peers,
+            humantime::format_duration(l.idle_timeout)
+        ));
+    }
+    for p in &cfg.peers {
+        out.push_str(&format!("static peer {}://{}\n", p.encap, p.remote));
+    }
+    if let Some(c) = &cfg.capture {
+        out.push_str(&format!(
+            "capture to {} ({} bytes x {} files per port and direction)\n",
+            c.dir.display(),
+            c.max_bytes,
+            c.max_files
+        ));
+    }
+    if let Some(addr) = cfg.metrics_listen {
+        out.push_str(&format!("metrics at http://{addr}/metrics\n"));
+    }
+    for s in &cfg.static_fdb {
+        out.push_str(&format!(
+            "static fdb {} vlan {} -> {}\n",
+            s.mac, s.vlan, s.port
+        ));
+    }
+    for s in &cfg.static_mdb {
+        out.push_str(&format!(
+            "static mdb {} vlan {} -> {}\n",
+            s.group, s.vlan, s.port
+        ));
+    }
+    if cfg.taps.is_empty() && cfg.listeners.is_empty() && cfg.peers.is_empty() {
+        out.push_str("warning: no ports and no listeners: the switch would do nothing\n");
+    }
+    out
+}
+
+/// The snooping and querier line.
+fn multicast(cfg: &Config) -> String {
+    let m = &cfg.multicast;
+    if !m.enabled {
+        return "multicast: snooping off (every group is flooded)\n".into();
+    }
+    let t = m.timers();
+    format!(
+        "multicast: snooping on, querier {}, IGMPv{} and MLDv{}, query every {}, \
+         membership interval {}, at most {} groups ({} per port), {} sources per group\n",
+        match m.querier {
+            QuerierMode::Auto => "auto (elected)",
+            QuerierMode::On => "on (never yields)",
+            QuerierMode::Off => "off",
+        },
+        m.igmp_version,
+        m.mld_version,
+        humantime::format_duration(t.query_interval),
+        humantime::format_duration(t.group_membership_interval),
+        m.max_groups,
+        m.max_groups_per_port,
+        m.max_sources_per_group,
+    )
+}
