@@ -2,7 +2,7 @@
 //!
 //! `repr` is the contract between the wire code and the state machines:
 //! the wire code turns frames into [`repr::Message`] and
-//! [`repr::QueryToSend`] into frames; the state machines see only `repr`.
+//! [`repr::Query`] into frames; the state machines see only `repr`.
 //! [`snooper::Snooper`] is the one facade the switch core uses; the other
 //! modules are its parts.
 
@@ -15,6 +15,7 @@ pub mod repr;
 pub mod router_ports;
 pub mod scope;
 pub mod snooper;
+pub mod why;
 pub mod wire;
 
 #[cfg(test)]

@@ -19,7 +19,7 @@
 use super::config::{is_link_local_v6, QuerierMode, SnoopConfig, Timers};
 use super::counters::{bump, SnoopCounters};
 use super::membership::{ms, ms_left, Role};
-use super::repr::{Family, Query, QueryToSend, Version};
+use super::repr::{Family, Query, Version};
 use crate::time::{earliest, Instant};
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -251,7 +251,7 @@ impl Querier {
         &mut self,
         cfg: &SnoopConfig,
         now: Instant,
-    ) -> Option<(Instant, QueryToSend)> {
+    ) -> Option<(Instant, Query)> {
         if let Some(o) = self.other.filter(|o| o.expires <= now) {
             // Other Querier Present timer ran out: no foreign querier now.
             self.other = None;
@@ -287,8 +287,8 @@ impl Querier {
     }
 
     /// A general query from us (G1, G3), or `None` if we have no address.
-    pub(crate) fn general_query(&self) -> Option<QueryToSend> {
-        Some(QueryToSend {
+    pub(crate) fn general_query(&self) -> Option<Query> {
+        Some(Query {
             version: self.version,
             source: self.own?,
             group: None,
@@ -307,12 +307,12 @@ impl Querier {
         group: IpAddr,
         sources: Vec<IpAddr>,
         suppress: bool,
-    ) -> Option<QueryToSend> {
+    ) -> Option<Query> {
         let v3 = matches!(self.version, Version::IgmpV3 | Version::MldV2);
         if !sources.is_empty() && !v3 {
             return None;
         }
-        Some(QueryToSend {
+        Some(Query {
             version: self.version,
             source: self.own?,
             group: Some(group),

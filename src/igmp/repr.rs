@@ -112,7 +112,11 @@ pub struct GroupRecord {
     pub sources: Vec<IpAddr>,
 }
 
-/// A membership query (general, group-specific, or group-and-source-specific).
+/// A membership query (general, group-specific, or group-and-source-specific):
+/// what the wire code parses from a received query and what it encodes for
+/// one the querier sends. When sending, `version` is IgmpV2, IgmpV3, MldV1 or
+/// MldV2; `source` is 0.0.0.0 for a proxy querier and link-local for MLD;
+/// a robustness above 7 is sent as QRV 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
     /// Version, by message length (RFC 3376 §7.1, RFC 3810 §8.1).
@@ -164,25 +168,4 @@ pub enum Message {
     Other,
     /// A Multicast Router Discovery advertisement (RFC 4286): the port has a router.
     RouterAdvertisement,
-}
-
-/// A query the querier wants sent, before encoding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueryToSend {
-    /// Version to encode (IgmpV2, IgmpV3, MldV1 or MldV2).
-    pub version: Version,
-    /// IP source address to put in the packet (0.0.0.0 for a proxy querier, link-local for MLD).
-    pub source: IpAddr,
-    /// `None` for a general query.
-    pub group: Option<IpAddr>,
-    /// Sources of a group-and-source-specific query.
-    pub sources: Vec<IpAddr>,
-    /// Max Response Time to encode.
-    pub max_response: Duration,
-    /// S flag.
-    pub suppress_router_side: bool,
-    /// QRV to encode (0 if the robustness variable exceeds 7).
-    pub robustness: u8,
-    /// QQIC to encode.
-    pub query_interval: Duration,
 }

@@ -30,9 +30,10 @@ use super::membership::{
     Change, Cx, Env, GroupState, MembershipTable, PortPolicy, Role, SpecificQuery,
 };
 use super::querier::{Querier, QuerierState};
-use super::repr::{Family, Message, Query, QueryToSend, Version};
+use super::repr::{Family, Message, Query, Version};
 use super::router_ports::{RouterPortState, RouterPorts};
 use super::scope::{classify, GroupScope};
+use super::why::Pinned;
 use crate::port::PortId;
 use crate::time::{earliest, Instant};
 use serde::Serialize;
@@ -85,8 +86,9 @@ pub struct Snooper {
     queriers: BTreeMap<(u16, Family), Querier>,
     table: MembershipTable,
     routers: RouterPorts,
-    queue: VecDeque<(u16, QueryTarget, QueryToSend)>,
+    queue: VecDeque<(u16, QueryTarget, Query)>,
     counters: SnoopCounters,
+    pinned: Pinned,
 }
 
 /// Everything snooping knows, for `show` and `state.json`.
@@ -146,6 +148,7 @@ impl Snooper {
             routers: RouterPorts::default(),
             queue: VecDeque::new(),
             counters: SnoopCounters::default(),
+            pinned: Pinned::default(),
         };
         if s.cfg.enabled {
             s.ensure_vlan(0, Instant::ZERO);
@@ -175,6 +178,7 @@ impl Snooper {
     pub fn remove_port(&mut self, port: PortId) {
         self.table.flush(Some(port));
         self.routers.flush(Some(port));
+        self.pinned.remove_port(port);
         self.ports.remove(&port);
         self.queue
             .retain(|(_, target, _)| *target != QueryTarget::Port(port));
@@ -298,7 +302,8 @@ impl Snooper {
     /// are router ports. Once snooping prunes: a registered group goes to
     /// the ports whose state forwards `source` (E2, E11) and the router
     /// ports (C2); an unregistered one to the router ports and the ports
-    /// with `flood_unregistered = Some(true)` (C3).
+    /// with `flood_unregistered = Some(true)` (C3). Pinned ports
+    /// ([`Snooper::pinned`]) get their groups in every case.
     pub fn data_egress(
         &self,
         vlan: u16,
@@ -333,6 +338,7 @@ impl Snooper {
                     out.push(port);
                 }
             }
+            self.pinned.extend(vlan, &group, out);
             finish(out, ingress);
             return McastEgress::Ports;
         }
@@ -346,8 +352,29 @@ impl Snooper {
                     .map(|(p, _)| *p),
             );
         }
+        self.pinned.extend(vlan, &group, out);
         finish(out, ingress);
         McastEgress::Ports
+    }
+
+    /// Count `n` copies of (`vlan`, `group`) data that pruning spared ports.
+    pub fn count_pruned(&mut self, vlan: u16, group: IpAddr, n: u64) {
+        self.table.count_pruned(vlan, group, n);
+    }
+
+    /// Operator-pinned memberships (static MDB entries).
+    pub fn pinned(&self) -> &Pinned {
+        &self.pinned
+    }
+
+    /// Pin or unpin memberships; pinned ports get their groups whatever IGMP/MLD says.
+    pub fn pinned_mut(&mut self) -> &mut Pinned {
+        &mut self.pinned
+    }
+
+    /// Every port snooping knows (all of the core's ports), in order.
+    pub fn port_ids(&self) -> impl Iterator<Item = PortId> + '_ {
+        self.ports.keys().copied()
     }
 
     /// The next instant `handle_timeout` has work, if any.
@@ -365,7 +392,7 @@ impl Snooper {
         if !self.cfg.enabled {
             return;
         }
-        let mut due: Vec<(Instant, u16, QueryTarget, QueryToSend)> = Vec::new();
+        let mut due: Vec<(Instant, u16, QueryTarget, Query)> = Vec::new();
         for (&(vlan, _), q) in self.queriers.iter_mut() {
             if let Some((at, query)) = q.handle_timeout(&self.cfg, now) {
                 due.push((at, vlan, QueryTarget::AllPorts, query));
@@ -391,7 +418,7 @@ impl Snooper {
     }
 
     /// The next query to encode and send, in the order they fell due.
-    pub fn poll_query(&mut self) -> Option<(u16, QueryTarget, QueryToSend)> {
+    pub fn poll_query(&mut self) -> Option<(u16, QueryTarget, Query)> {
         let next = self.queue.pop_front()?;
         self.counters.queries_sent.bump(next.2.version);
         Some(next)
@@ -557,13 +584,13 @@ impl Snooper {
     }
 
     /// Turn a membership query request into a query from our querier.
-    fn specific_to_send(&self, sq: &SpecificQuery) -> Option<QueryToSend> {
+    fn specific_to_send(&self, sq: &SpecificQuery) -> Option<Query> {
         self.queriers
             .get(&(sq.vlan, Family::of(&sq.group)))?
             .specific_query(sq.group, sq.sources.clone(), sq.suppress)
     }
 
-    fn push_query(&mut self, vlan: u16, target: QueryTarget, query: QueryToSend) {
+    fn push_query(&mut self, vlan: u16, target: QueryTarget, query: Query) {
         if self.queue.len() >= QUERY_QUEUE_LIMIT {
             bump(&mut self.counters.queries_dropped);
         } else {

@@ -197,6 +197,50 @@ impl<'a> EthernetFrame<'a> {
     }
 }
 
+/// The meaning of an Ethernet header (smoltcp's `Repr`): what
+/// [`EthernetRepr::parse`] reads from a frame and [`EthernetRepr::emit`]
+/// writes, one 802.1Q tag at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EthernetRepr {
+    /// Destination address.
+    pub dst: MacAddr,
+    /// Source address.
+    pub src: MacAddr,
+    /// The 802.1Q VLAN id to tag with; `None` is untagged. 0 is a priority tag.
+    pub vlan: Option<u16>,
+    /// Ethertype of the payload.
+    pub ethertype: u16,
+}
+
+impl EthernetRepr {
+    /// The header of a validated frame (its outer VLAN id, if tagged).
+    pub fn parse(frame: &EthernetFrame<'_>) -> Self {
+        let tagged = frame.payload_offset > HEADER_LEN;
+        EthernetRepr {
+            dst: frame.dst(),
+            src: frame.src(),
+            vlan: tagged.then_some(frame.vlan),
+            ethertype: frame.ethertype,
+        }
+    }
+
+    /// Bytes [`EthernetRepr::emit`] writes.
+    pub fn header_len(&self) -> usize {
+        HEADER_LEN + if self.vlan.is_some() { TAG_LEN } else { 0 }
+    }
+
+    /// Append the header to `out`.
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.dst.0);
+        out.extend_from_slice(&self.src.0);
+        if let Some(id) = self.vlan {
+            out.extend_from_slice(&ETHERTYPE_VLAN.to_be_bytes());
+            out.extend_from_slice(&(id & 0x0fff).to_be_bytes());
+        }
+        out.extend_from_slice(&self.ethertype.to_be_bytes());
+    }
+}
+
 fn read_u16(bytes: &[u8], at: usize) -> Option<u16> {
     let b = bytes.get(at..at + 2)?;
     Some(u16::from_be_bytes([b[0], b[1]]))
@@ -213,6 +257,24 @@ fn mac_at(bytes: &[u8], at: usize) -> [u8; 6] {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_repr_round_trips_tagged_and_untagged_headers() {
+        for vlan in [None, Some(0), Some(10), Some(4094)] {
+            let repr = EthernetRepr {
+                dst: MacAddr::BROADCAST,
+                src: MacAddr([2, 0, 0, 0, 0, 1]),
+                vlan,
+                ethertype: ETHERTYPE_ARP,
+            };
+            let mut out = Vec::new();
+            repr.emit(&mut out);
+            assert_eq!(out.len(), repr.header_len());
+            let frame = EthernetFrame::new_checked(&out).unwrap();
+            assert_eq!(EthernetRepr::parse(&frame), repr);
+            assert_eq!(frame.payload(), &[] as &[u8]);
+        }
+    }
+
     use super::*;
 
     fn frame(dst: [u8; 6], src: [u8; 6], tail: &[u8]) -> Vec<u8> {

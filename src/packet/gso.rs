@@ -11,10 +11,20 @@
 
 use super::checksum::Checksum;
 use super::ethernet::{EthernetFrame, ETHERTYPE_IPV4, ETHERTYPE_IPV6};
+use super::ipv4::{self, field as v4f};
+use super::ipv6::{self, field as v6f};
 use super::virtio::{VnetHdr, F_NEEDS_CSUM, GSO_NONE, GSO_TCPV4, GSO_TCPV6};
 use std::ops::Range;
 
 const PROTO_TCP: u8 = 6;
+/// The TCP header's fields this module touches (RFC 9293 §3.1).
+mod tcp {
+    pub const SEQ: usize = 4;
+    pub const DATA_OFFSET: usize = 12;
+    pub const FLAGS: usize = 13;
+    pub const CHECKSUM: usize = 16;
+    pub const MIN_HEADER: usize = 20;
+}
 const TCP_FIN: u8 = 0x01;
 const TCP_PSH: u8 = 0x08;
 const TCP_CWR: u8 = 0x80;
@@ -119,24 +129,29 @@ fn tcp_layout(frame: &[u8]) -> Result<TcpLayout, OffloadError> {
     let ip = eth.payload();
     let (v4, l4) = match eth.ethertype() {
         ETHERTYPE_IPV4 => {
-            let ihl = usize::from(*ip.first().ok_or(OffloadError::Malformed)? & 0x0f) * 4;
-            if ihl < 20 || ip.get(9) != Some(&PROTO_TCP) {
+            let ihl = usize::from(*ip.get(v4f::VER_IHL).ok_or(OffloadError::Malformed)? & 0x0f) * 4;
+            if ihl < ipv4::HEADER_LEN || ip.get(v4f::PROTOCOL) != Some(&PROTO_TCP) {
                 return Err(OffloadError::Malformed);
             }
             (true, l3 + ihl)
         }
         ETHERTYPE_IPV6 => {
             // The kernel's TSO frames carry no extension headers.
-            if ip.get(6) != Some(&PROTO_TCP) {
+            if ip.get(v6f::NEXT_HEADER) != Some(&PROTO_TCP) {
                 return Err(OffloadError::Unsupported);
             }
-            (false, l3 + 40)
+            (false, l3 + ipv6::HEADER_LEN)
         }
         _ => return Err(OffloadError::Malformed),
     };
-    let doff = usize::from(*frame.get(l4 + 12).ok_or(OffloadError::Malformed)? >> 4) * 4;
+    let doff = usize::from(
+        *frame
+            .get(l4 + tcp::DATA_OFFSET)
+            .ok_or(OffloadError::Malformed)?
+            >> 4,
+    ) * 4;
     let payload = l4 + doff;
-    if doff < 20 || payload > frame.len() {
+    if doff < tcp::MIN_HEADER || payload > frame.len() {
         return Err(OffloadError::Malformed);
     }
     Ok(TcpLayout {
@@ -160,9 +175,10 @@ fn segment_tcp(hdr: &VnetHdr, frame: &[u8], out: &mut Segments) -> Result<(), Of
     } = tcp_layout(frame)?;
     let headers = &frame[..payload];
     let data = &frame[payload..];
-    let seq0 = u32::from_be_bytes([frame[l4 + 4], frame[l4 + 5], frame[l4 + 6], frame[l4 + 7]]);
-    let flags0 = frame[l4 + 13];
-    let id0 = u16::from_be_bytes([frame[l3 + 4], frame[l3 + 5]]);
+    let be16 = |at: usize| u16::from_be_bytes([frame[at], frame[at + 1]]);
+    let seq0 = (u32::from(be16(l4 + tcp::SEQ)) << 16) | u32::from(be16(l4 + tcp::SEQ + 2));
+    let flags0 = frame[l4 + tcp::FLAGS];
+    let id0 = be16(l3 + v4f::IDENT);
     let chunks = data.len().div_ceil(mss).max(1);
     for i in 0..chunks {
         let chunk = data
@@ -173,16 +189,16 @@ fn segment_tcp(hdr: &VnetHdr, frame: &[u8], out: &mut Segments) -> Result<(), Of
         let tcp_len = payload - l4 + chunk.len();
         if v4 {
             let total = (l4 - l3 + tcp_len) as u16;
-            seg[l3 + 2..l3 + 4].copy_from_slice(&total.to_be_bytes());
-            seg[l3 + 4..l3 + 6].copy_from_slice(&id0.wrapping_add(i as u16).to_be_bytes());
-            seg[l3 + 10..l3 + 12].copy_from_slice(&[0, 0]);
+            put16(seg, l3 + v4f::LENGTH, total);
+            put16(seg, l3 + v4f::IDENT, id0.wrapping_add(i as u16));
+            put16(seg, l3 + v4f::CHECKSUM, 0);
             let c = Checksum::new().add_bytes(&seg[l3..l4]).finish();
-            seg[l3 + 10..l3 + 12].copy_from_slice(&c.to_be_bytes());
+            put16(seg, l3 + v4f::CHECKSUM, c);
         } else {
-            seg[l3 + 4..l3 + 6].copy_from_slice(&(tcp_len as u16).to_be_bytes());
+            put16(seg, l3 + v6f::PAYLOAD_LEN, tcp_len as u16);
         }
         let seq = seq0.wrapping_add((i * mss) as u32);
-        seg[l4 + 4..l4 + 8].copy_from_slice(&seq.to_be_bytes());
+        seg[l4 + tcp::SEQ..l4 + tcp::SEQ + 4].copy_from_slice(&seq.to_be_bytes());
         let mut flags = flags0;
         if i + 1 < chunks {
             flags &= !(TCP_FIN | TCP_PSH);
@@ -190,23 +206,29 @@ fn segment_tcp(hdr: &VnetHdr, frame: &[u8], out: &mut Segments) -> Result<(), Of
         if i > 0 {
             flags &= !TCP_CWR;
         }
-        seg[l4 + 13] = flags;
-        seg[l4 + 16..l4 + 18].copy_from_slice(&[0, 0]);
+        seg[l4 + tcp::FLAGS] = flags;
+        put16(seg, l4 + tcp::CHECKSUM, 0);
+        // The pseudo-header's addresses: source and destination, adjacent in both versions.
         let pseudo = if v4 {
             Checksum::new()
-                .add_bytes(&seg[l3 + 12..l3 + 20])
+                .add_bytes(&seg[l3 + v4f::SRC..l3 + v4f::DST + 4])
                 .add_u16(u16::from(PROTO_TCP))
                 .add_u16(tcp_len as u16)
         } else {
             Checksum::new()
-                .add_bytes(&seg[l3 + 8..l3 + 40])
+                .add_bytes(&seg[l3 + v6f::SRC..l3 + v6f::DST + 16])
                 .add_u32(tcp_len as u32)
                 .add_u32(u32::from(PROTO_TCP))
         };
         let c = pseudo.add_bytes(&seg[l4..]).finish();
-        seg[l4 + 16..l4 + 18].copy_from_slice(&c.to_be_bytes());
+        put16(seg, l4 + tcp::CHECKSUM, c);
     }
     Ok(())
+}
+
+/// Write a big-endian u16 at `at`; callers checked the layout.
+fn put16(buf: &mut [u8], at: usize, v: u16) {
+    buf[at..at + 2].copy_from_slice(&v.to_be_bytes());
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub const OPT_ROUTER_ALERT: u8 = 0x94;
 pub const ROUTER_ALERT: [u8; 4] = [OPT_ROUTER_ALERT, 4, 0, 0];
 
 /// Byte offsets of the fixed header (RFC 791 §3.1).
-mod field {
+pub(crate) mod field {
     pub const VER_IHL: usize = 0;
     pub const TOS: usize = 1;
     pub const LENGTH: usize = 2;

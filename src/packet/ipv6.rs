@@ -30,7 +30,7 @@ pub const OPT_ROUTER_ALERT: u8 = 5;
 pub const MAX_EXT_HEADERS: usize = 8;
 
 /// Byte offsets of the fixed header (RFC 8200 §3).
-mod field {
+pub(crate) mod field {
     pub const VER_TC_FLOW: usize = 0;
     pub const PAYLOAD_LEN: usize = 4;
     pub const NEXT_HEADER: usize = 6;

@@ -1,31 +1,19 @@
 //! The multicast database as operators read it: for every group, which ports get it and why.
 //!
-//! Built from the snooper's state with port ids turned into names. A port
-//! gets a group as a *member* (its own IGMP/MLD state), as a *router* port
-//! (router ports get every group), or, while no querier is known on the
-//! VLAN, by *flood* (RFC 4541 fallback: nothing is pruned yet).
+//! The snooper says who gets each group and why ([`crate::igmp::why`]); this
+//! view only turns port ids into names. A port gets a group as a *member*
+//! (its own IGMP/MLD state), as a *router* port (router ports get every
+//! group), while no querier is known on the VLAN by *flood* (RFC 4541
+//! fallback: nothing is pruned yet), or as *static* (pinned by an operator).
 
 use super::Switch;
 use crate::igmp::membership::{FilterMode, SourceState};
 use crate::igmp::querier::QuerierState;
-use crate::igmp::repr::{Family, Version};
+use crate::igmp::repr::Version;
+use crate::igmp::why::Reason;
 use crate::time::Instant;
 use serde::Serialize;
 use std::net::IpAddr;
-
-/// Why a port receives a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Reason {
-    /// The port's hosts asked for it.
-    Member,
-    /// The port leads to a multicast router.
-    Router,
-    /// No querier is known on the VLAN yet, so the group is flooded.
-    Flood,
-    /// An operator pinned the port to the group.
-    Static,
-}
 
 /// One (group, port) row.
 #[derive(Debug, Clone, Serialize)]
@@ -61,9 +49,24 @@ pub struct RouterRow {
     pub expires_ms: Option<u64>,
 }
 
+/// One registered group's traffic figures (`show mdb --stats`).
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupStats {
+    /// VLAN (0 = untagged).
+    pub vlan: u16,
+    /// The group.
+    pub group: IpAddr,
+    /// Ports with members.
+    pub members: usize,
+    /// Copies of the group's data that ports without a member were spared.
+    pub pruned_copies: u64,
+}
+
 /// `show mdb`.
 #[derive(Debug, Clone, Serialize)]
 pub struct MdbView {
+    /// Per registered group: members and pruned copies, by VLAN and group.
+    pub stats: Vec<GroupStats>,
     /// Group rows, by VLAN, group, then port.
     pub groups: Vec<MdbRow>,
     /// Router ports.
@@ -73,84 +76,27 @@ pub struct MdbView {
 }
 
 impl Switch {
-    /// The multicast database at `now`, with port names.
+    /// The multicast database at `now`, with port names: the snooper's
+    /// [`crate::igmp::snooper::Snooper::why`] rows and router ports, named.
     pub fn mdb(&self, now: Instant) -> MdbView {
-        let st = self.snooper.state(now);
         let name = |p| self.port_name(p).unwrap_or("?").to_string();
-        let pruning = |vlan: u16, family: Family| {
-            st.queriers
-                .iter()
-                .any(|q| q.vlan == vlan && q.family == family && q.pruning)
-        };
-        let mut groups = Vec::new();
-        for g in &st.groups {
-            let flooding = !pruning(g.vlan, Family::of(&g.group));
-            for p in &g.ports {
-                groups.push(MdbRow {
-                    vlan: g.vlan,
-                    group: g.group,
-                    port: name(p.port),
-                    reason: Reason::Member,
-                    filter_mode: Some(p.filter_mode),
-                    compat: Some(p.compat),
-                    timer_ms: p.group_timer_ms,
-                    sources: p.sources.clone(),
-                });
-            }
-            let members: Vec<_> = g.ports.iter().map(|p| p.port).collect();
-            let others: Vec<(crate::port::PortId, Reason)> = if flooding {
-                self.ports
-                    .iter()
-                    .map(|(id, _)| (id, Reason::Flood))
-                    .collect()
-            } else {
-                st.router_ports
-                    .iter()
-                    .filter(|r| r.vlan.is_none_or(|v| v == g.vlan))
-                    .map(|r| (r.port, Reason::Router))
-                    .collect()
-            };
-            for (port, reason) in others {
-                if members.contains(&port)
-                    || groups.iter().any(|r: &MdbRow| {
-                        r.group == g.group && r.vlan == g.vlan && r.port == name(port)
-                    })
-                {
-                    continue;
-                }
-                groups.push(MdbRow {
-                    vlan: g.vlan,
-                    group: g.group,
-                    port: name(port),
-                    reason,
-                    filter_mode: None,
-                    compat: None,
-                    timer_ms: None,
-                    sources: Vec::new(),
-                });
-            }
-        }
-        for (vlan, group, port) in self.static_mdb() {
-            let port = name(port);
-            if let Some(row) = groups
-                .iter_mut()
-                .find(|r| r.vlan == vlan && r.group == group && r.port == port)
-            {
-                row.reason = Reason::Static;
-            } else {
-                groups.push(MdbRow {
-                    vlan,
-                    group,
-                    port,
-                    reason: Reason::Static,
-                    filter_mode: None,
-                    compat: None,
-                    timer_ms: None,
-                    sources: Vec::new(),
-                });
-            }
-        }
+        let mut groups: Vec<MdbRow> = self
+            .snooper
+            .why(now)
+            .into_iter()
+            .map(|w| MdbRow {
+                vlan: w.vlan,
+                group: w.group,
+                port: name(w.port),
+                reason: w.reason,
+                filter_mode: w.filter_mode,
+                compat: w.compat,
+                timer_ms: w.timer_ms,
+                sources: w.sources,
+            })
+            .collect();
         groups.sort_by(|a, b| (a.vlan, a.group, &a.port).cmp(&(b.vlan, b.group, &b.port)));
+        let st = self.snooper.state(now);
         let router_ports = st
             .router_ports
             .iter()
@@ -161,7 +107,18 @@ impl Switch {
                 expires_ms: r.expires_ms,
             })
             .collect();
+        let stats = st
+            .groups
+            .iter()
+            .map(|g| GroupStats {
+                vlan: g.vlan,
+                group: g.group,
+                members: g.ports.len(),
+                pruned_copies: g.pruned_copies,
+            })
+            .collect();
         MdbView {
+            stats,
             groups,
             router_ports,
             queriers: st.queriers,

@@ -17,7 +17,7 @@ mod transitions;
 use super::config::{PortSnoopConfig, SnoopConfig};
 use super::membership::{GroupState, PortGroupState};
 use super::querier::QuerierState;
-use super::repr::{Family, GroupRecord, Message, Query, QueryToSend, RecordType, Version};
+use super::repr::{Family, GroupRecord, Message, Query, RecordType, Version};
 use super::snooper::{ControlForward, McastEgress, QueryTarget, Snooper};
 use crate::port::PortId;
 use crate::time::Instant;
@@ -178,7 +178,7 @@ pub(super) struct Sent {
     pub at: Instant,
     pub vlan: u16,
     pub target: QueryTarget,
-    pub q: QueryToSend,
+    pub q: Query,
 }
 
 /// Test driver: a snooper, the virtual clock, and the log of queries sent.

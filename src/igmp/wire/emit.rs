@@ -8,7 +8,8 @@
 //! RFC 3810 §5.1.15).
 
 use super::{igmp, mld};
-use crate::igmp::repr::{Family, QueryToSend};
+use crate::igmp::repr::{Family, Query};
+use crate::packet::ethernet::{EthernetRepr, MacAddr, ETHERTYPE_IPV4, ETHERTYPE_IPV6};
 use crate::packet::ipv4::{Ipv4Repr, PROTO_IGMP};
 use crate::packet::ipv6::{Ipv6Repr, NH_HOP_BY_HOP, NH_ICMPV6, OPT_ROUTER_ALERT};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -17,11 +18,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub const ALL_SYSTEMS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 1);
 /// All-nodes group, destination of MLD general queries (RFC 4291 §2.7.1).
 pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
-
-const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERTYPE_IPV6: u16 = 0x86dd;
-const ETHERTYPE_VLAN: u16 = 0x8100;
-const VLAN_ID_MASK: u16 = 0x0fff;
 
 /// Internetwork Control precedence, as RFC 2236 and Linux send queries.
 const TOS_INTERNETWORK_CONTROL: u8 = 0xc0;
@@ -40,7 +36,7 @@ pub const MLD_HOP_BY_HOP: [u8; 8] = [NH_ICMPV6, 0, OPT_ROUTER_ALERT, 2, 0, 0, 1,
 /// empty. Sources beyond [`igmp::MAX_QUERY_SOURCES`] /
 /// [`mld::MAX_QUERY_SOURCES`] are not encoded, and v1/v2 queries carry no
 /// sources at all.
-pub fn emit_query(q: &QueryToSend, src_mac: [u8; 6], vlan: Option<u16>, out: &mut Vec<u8>) {
+pub fn emit_query(q: &Query, src_mac: [u8; 6], vlan: Option<u16>, out: &mut Vec<u8>) {
     out.clear();
     match (q.version.family(), q.source, q.group) {
         (Family::V4, IpAddr::V4(src), None) => emit_igmp(q, src, None, src_mac, vlan, out),
@@ -56,7 +52,7 @@ pub fn emit_query(q: &QueryToSend, src_mac: [u8; 6], vlan: Option<u16>, out: &mu
 }
 
 fn emit_igmp(
-    q: &QueryToSend,
+    q: &Query,
     src: Ipv4Addr,
     group: Option<Ipv4Addr>,
     src_mac: [u8; 6],
@@ -64,13 +60,13 @@ fn emit_igmp(
     out: &mut Vec<u8>,
 ) {
     let dst = group.unwrap_or(ALL_SYSTEMS);
-    ethernet(
-        multicast_mac(dst.into()),
-        src_mac,
+    EthernetRepr {
+        dst: MacAddr(multicast_mac(dst.into())),
+        src: MacAddr(src_mac),
         vlan,
-        ETHERTYPE_IPV4,
-        out,
-    );
+        ethertype: ETHERTYPE_IPV4,
+    }
+    .emit(out);
     Ipv4Repr {
         src,
         dst,
@@ -87,7 +83,7 @@ fn emit_igmp(
 }
 
 fn emit_mld(
-    q: &QueryToSend,
+    q: &Query,
     src: Ipv6Addr,
     group: Option<Ipv6Addr>,
     src_mac: [u8; 6],
@@ -95,13 +91,13 @@ fn emit_mld(
     out: &mut Vec<u8>,
 ) {
     let dst = group.unwrap_or(ALL_NODES);
-    ethernet(
-        multicast_mac(dst.into()),
-        src_mac,
+    EthernetRepr {
+        dst: MacAddr(multicast_mac(dst.into())),
+        src: MacAddr(src_mac),
         vlan,
-        ETHERTYPE_IPV6,
-        out,
-    );
+        ethertype: ETHERTYPE_IPV6,
+    }
+    .emit(out);
     Ipv6Repr {
         src,
         dst,
@@ -113,16 +109,6 @@ fn emit_mld(
     .emit(out);
     out.extend_from_slice(&MLD_HOP_BY_HOP);
     mld::emit_query(q, group.unwrap_or(Ipv6Addr::UNSPECIFIED), &src, &dst, out);
-}
-
-fn ethernet(dst: [u8; 6], src: [u8; 6], vlan: Option<u16>, ethertype: u16, out: &mut Vec<u8>) {
-    out.extend_from_slice(&dst);
-    out.extend_from_slice(&src);
-    if let Some(id) = vlan {
-        out.extend_from_slice(&ETHERTYPE_VLAN.to_be_bytes());
-        out.extend_from_slice(&(id & VLAN_ID_MASK).to_be_bytes());
-    }
-    out.extend_from_slice(&ethertype.to_be_bytes());
 }
 
 /// The Ethernet multicast address of an IP multicast group: 01:00:5e plus
@@ -176,8 +162,8 @@ mod tests {
 
     const MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 
-    fn default_query(version: Version, source: IpAddr) -> QueryToSend {
-        QueryToSend {
+    fn default_query(version: Version, source: IpAddr) -> Query {
+        Query {
             version,
             source,
             group: None,
@@ -253,7 +239,7 @@ mod tests {
         &frame[if vlan { 18 } else { 14 }..]
     }
 
-    fn round_trip(q: &QueryToSend) -> Query {
+    fn round_trip(q: &Query) -> Query {
         let mut out = Vec::new();
         emit_query(q, MAC, Some(7), &mut out);
         let parsed = match q.version.family() {
@@ -306,7 +292,7 @@ mod tests {
                 if !v3ish && !sources.is_empty() {
                     continue;
                 }
-                let q = QueryToSend {
+                let q = Query {
                     version,
                     source,
                     group,

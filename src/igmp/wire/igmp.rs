@@ -14,7 +14,7 @@
 
 use super::code;
 use super::records::{self, Width};
-use crate::igmp::repr::{Message, Query, QueryToSend, Version};
+use crate::igmp::repr::{Message, Query, Version};
 use crate::packet::checksum::{self, Checksum};
 use crate::packet::ipv4::Ipv4Packet;
 use crate::packet::WireError;
@@ -205,7 +205,7 @@ fn addresses(bytes: &[u8]) -> Vec<IpAddr> {
 pub const MAX_QUERY_SOURCES: usize = 366;
 
 /// The sources [`emit_query`] encodes: IPv4 ones, at most [`MAX_QUERY_SOURCES`].
-fn query_sources(q: &QueryToSend) -> impl Iterator<Item = Ipv4Addr> + '_ {
+fn query_sources(q: &Query) -> impl Iterator<Item = Ipv4Addr> + '_ {
     let limit = if q.version == Version::IgmpV3 {
         MAX_QUERY_SOURCES
     } else {
@@ -221,7 +221,7 @@ fn query_sources(q: &QueryToSend) -> impl Iterator<Item = Ipv4Addr> + '_ {
 }
 
 /// Length of the IGMP message [`emit_query`] writes for `q`.
-pub fn query_len(q: &QueryToSend) -> usize {
+pub fn query_len(q: &Query) -> usize {
     match q.version {
         Version::IgmpV3 => V3_QUERY_LEN + 4 * query_sources(q).count(),
         _ => HEADER_LEN,
@@ -235,7 +235,7 @@ pub fn query_len(q: &QueryToSend) -> usize {
 /// 1, so that the receiver derives the same version (RFC 3376 §7.1).
 /// Sources, S, QRV and QQIC exist only in v3; older versions drop them.
 /// QRV is 0 when the robustness exceeds 7 (RFC 3376 §4.1.6).
-pub fn emit_query(q: &QueryToSend, group: Ipv4Addr, out: &mut Vec<u8>) {
+pub fn emit_query(q: &Query, group: Ipv4Addr, out: &mut Vec<u8>) {
     let start = out.len();
     let max_resp = match q.version {
         Version::IgmpV1 => 0,
@@ -543,7 +543,7 @@ mod tests {
 
     #[test]
     fn v3_query_encoding() {
-        let q = QueryToSend {
+        let q = Query {
             version: Version::IgmpV3,
             source: v4("10.0.0.1"),
             group: Some(v4("232.1.1.1")),

@@ -10,7 +10,7 @@
 
 use super::code;
 use super::records::{self, Width};
-use crate::igmp::repr::{Message, Query, QueryToSend, Version};
+use crate::igmp::repr::{Message, Query, Version};
 use crate::packet::checksum;
 use crate::packet::ipv6::{Ipv6Packet, NH_ICMPV6};
 use crate::packet::WireError;
@@ -207,7 +207,7 @@ fn addresses(bytes: &[u8]) -> Vec<IpAddr> {
 }
 
 /// The sources [`emit_query`] encodes: IPv6 ones, at most [`MAX_QUERY_SOURCES`], MLDv2 only.
-fn query_sources(q: &QueryToSend) -> impl Iterator<Item = Ipv6Addr> + '_ {
+fn query_sources(q: &Query) -> impl Iterator<Item = Ipv6Addr> + '_ {
     let limit = if q.version == Version::MldV2 {
         MAX_QUERY_SOURCES
     } else {
@@ -223,7 +223,7 @@ fn query_sources(q: &QueryToSend) -> impl Iterator<Item = Ipv6Addr> + '_ {
 }
 
 /// Length of the ICMPv6 message [`emit_query`] writes for `q`.
-pub fn query_len(q: &QueryToSend) -> usize {
+pub fn query_len(q: &Query) -> usize {
     match q.version {
         Version::MldV2 => V2_QUERY_LEN + 16 * query_sources(q).count(),
         _ => V1_LEN,
@@ -236,13 +236,7 @@ pub fn query_len(q: &QueryToSend) -> usize {
 /// `MldV1` writes a linear Maximum Response Delay (ms, clamped to 65535);
 /// `MldV2` the 16-bit floating code, S, QRV (0 above 7, RFC 3810 §5.1.8),
 /// QQIC and sources.
-pub fn emit_query(
-    q: &QueryToSend,
-    group: Ipv6Addr,
-    src: &Ipv6Addr,
-    dst: &Ipv6Addr,
-    out: &mut Vec<u8>,
-) {
+pub fn emit_query(q: &Query, group: Ipv6Addr, src: &Ipv6Addr, dst: &Ipv6Addr, out: &mut Vec<u8>) {
     let start = out.len();
     let max_resp = if q.version == Version::MldV2 {
         code::mld_mrc_from_duration(q.max_response)
@@ -548,7 +542,7 @@ mod tests {
 
     #[test]
     fn v2_query_encoding() {
-        let q = QueryToSend {
+        let q = Query {
             version: Version::MldV2,
             source: v6("fe80::1"),
             group: None,

@@ -1,4 +1,4 @@
-//! IGMP and MLD on the wire: IP packets in, [`Message`] out; [`QueryToSend`]
+//! IGMP and MLD on the wire: IP packets in, [`Message`] out; [`Query`]
 //! in, Ethernet frames out.
 //!
 //! [`parse_ipv4`] and [`parse_ipv6`] are what the switch core calls, with
@@ -6,7 +6,7 @@
 //! stripped). `Ok(None)` means "not ours, forward as data"; `Err` names
 //! why an IGMP/MLD-looking packet cannot be used, for a drop counter.
 //!
-//! [`QueryToSend`]: crate::igmp::repr::QueryToSend
+//! [`Query`]: crate::igmp::repr::Query
 
 pub mod code;
 pub mod emit;
@@ -71,7 +71,7 @@ pub fn parse_ipv6_packet(ip: &Ipv6Packet<'_>) -> Result<Option<Message>, WireErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::igmp::repr::{QueryToSend, Version};
+    use crate::igmp::repr::{Query, Version};
     use crate::packet::checksum;
     use proptest::prelude::*;
     use std::net::IpAddr;
@@ -88,7 +88,7 @@ mod tests {
             (Version::MldV1, ll, "ff05::1", "2001:db8::9"),
             (Version::MldV2, ll, "ff05::1", "2001:db8::9"),
         ] {
-            let q = QueryToSend {
+            let q = Query {
                 version,
                 source,
                 group: Some(group.parse().unwrap()),
