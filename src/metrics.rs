@@ -18,7 +18,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Registry, Unit};
 use std::fmt;
 
 mod listen;
@@ -65,11 +65,24 @@ fn family<M: EncodeMetric>(
     help: &str,
     rows: impl IntoIterator<Item = (Labels, M)>,
 ) -> fmt::Result {
+    family_in(enc, name, help, None, rows)
+}
+
+/// [`family`] with an OpenMetrics unit: `name` is the family's name without
+/// the unit, which the encoder appends (`overcast_port_rx` + bytes →
+/// `overcast_port_rx_bytes`) and declares in a `# UNIT` line.
+fn family_in<M: EncodeMetric>(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    rows: impl IntoIterator<Item = (Labels, M)>,
+) -> fmt::Result {
     let mut rows = rows.into_iter().peekable();
     let Some(first) = rows.peek() else {
         return Ok(());
     };
-    let mut metric = enc.encode_descriptor(name, help, None, first.1.metric_type())?;
+    let mut metric = enc.encode_descriptor(name, help, unit, first.1.metric_type())?;
     if first.0.is_empty() {
         return match rows.next() {
             Some((_, value)) => value.encode(metric),
@@ -138,33 +151,38 @@ impl Sample {
         let port_labels =
             |p: &PortView| vec![("port", p.name.clone()), ("kind", serde_plain(&p.kind))];
         type Get = fn(&PortView) -> u64;
-        let traffic: [(&str, &str, Get); 4] = [
+        let traffic: [(&str, &str, Option<Unit>, Get); 4] = [
             (
                 "overcast_port_rx_frames",
                 "Frames received on the port.",
+                None,
                 |p| p.counters.rx_frames,
             ),
             (
-                "overcast_port_rx_bytes",
+                "overcast_port_rx",
                 "Bytes received on the port.",
+                Some(Unit::Bytes),
                 |p| p.counters.rx_bytes,
             ),
             (
                 "overcast_port_tx_frames",
                 "Frames switched out of the port.",
+                None,
                 |p| p.counters.tx_frames,
             ),
             (
-                "overcast_port_tx_bytes",
+                "overcast_port_tx",
                 "Bytes switched out of the port.",
+                Some(Unit::Bytes),
                 |p| p.counters.tx_bytes,
             ),
         ];
-        for (name, help, get) in traffic {
-            family(
+        for (name, help, unit, get) in traffic {
+            family_in(
                 enc,
                 name,
                 help,
+                unit.as_ref(),
                 self.ports.iter().map(|p| (port_labels(p), counter(get(p)))),
             )?;
         }

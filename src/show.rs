@@ -149,6 +149,7 @@ pub fn counters(data: &Value) -> String {
             s(&c["rx_bytes"]),
             s(&c["tx_frames"]),
             s(&c["tx_bytes"]),
+            c["mcast_pruned"].as_u64().unwrap_or(0).to_string(),
             if drops.is_empty() {
                 "-".into()
             } else {
@@ -163,6 +164,7 @@ pub fn counters(data: &Value) -> String {
             "RX_BYTES",
             "TX_FRAMES",
             "TX_BYTES",
+            "MCAST_PRUNED",
             "DROPS",
         ],
         &rows,
@@ -188,6 +190,11 @@ pub fn counters(data: &Value) -> String {
                 s(&c["rx_datagrams"]),
                 s(&c["peers_admitted"]),
                 s(&c["peers_expired"]),
+                format!(
+                    "{}/{}",
+                    s(&c["inner_csum_bad"]),
+                    s(&c["inner_csum_checked"])
+                ),
                 if drops.is_empty() {
                     "-".into()
                 } else {
@@ -199,15 +206,51 @@ pub fn counters(data: &Value) -> String {
     if !listeners.is_empty() {
         out.push('\n');
         out.push_str(&table(
-            &["LISTENER", "SOCKET", "RX", "ADMITTED", "EXPIRED", "DROPS"],
+            &[
+                "LISTENER",
+                "SOCKET",
+                "RX",
+                "ADMITTED",
+                "EXPIRED",
+                "BAD_INNER_CSUM",
+                "DROPS",
+            ],
             &listeners,
         ));
+        let bad = arr(&data["listeners"]).iter().any(|l| {
+            l["counters"]["inner_csum_bad"]
+                .as_u64()
+                .is_some_and(|n| n > 0)
+        });
+        if bad {
+            out.push_str(
+                "note: some tunnel peers send frames whose inner UDP/TCP checksum is wrong \
+                 (left to an offload that never ran; receivers drop them). On a kernel \
+                 vxlan device over veth: ethtool -K <vxlan dev> tx off\n",
+            );
+        }
     }
     out
 }
 
 fn arr(v: &Value) -> &[Value] {
     v.as_array().map(|a| a.as_slice()).unwrap_or(&[])
+}
+
+/// `show mdb --stats`: per registered group, its member ports and the copies pruning spared.
+pub fn mdb_stats(data: &Value) -> String {
+    let rows: Vec<Vec<String>> = arr(&data["stats"])
+        .iter()
+        .map(|g| {
+            vec![
+                s(&g["vlan"]),
+                s(&g["group"]),
+                s(&g["members"]),
+                s(&g["pruned_copies"]),
+            ]
+        })
+        .collect();
+    table(&["VLAN", "GROUP", "MEMBERS", "PRUNED_COPIES"], &rows)
 }
 
 /// `show mdb`: per group, each receiving port and why, in the style of `bridge mdb show`.

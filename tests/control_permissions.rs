@@ -17,7 +17,7 @@ const NOBODY: u32 = 65534;
 fn have_setpriv(test: &str) -> bool {
     let ok = Command::new("setpriv").arg("--version").output().is_ok();
     if !ok {
-        eprintln!("SKIPPED {test}: needs setpriv (util-linux)");
+        skip(test, "needs setpriv (util-linux)");
     }
     ok
 }

@@ -1,6 +1,7 @@
 //! What ships beside the binary: example configs that validate, shell
 //! completions and a man page generated from the CLI, and a systemd unit.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -102,7 +103,10 @@ fn systemd_analyze_accepts_the_unit() {
         .output()
         .is_err()
     {
-        eprintln!("SKIPPED systemd_analyze_accepts_the_unit: systemd-analyze is not installed");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED systemd_analyze_accepts_the_unit: systemd-analyze is not installed"
+        );
         return;
     }
     // Point ExecStart at the binary under test; verify checks that it exists.
@@ -144,4 +148,31 @@ fn check_config_summarises_every_section_it_builds() {
     assert!(out.contains("workers: 2"), "{out}");
     assert!(out.contains("querier on (never yields), IGMPv2"), "{out}");
     assert!(out.contains("static mdb 239.1.1.1 vlan 0 -> vm1"), "{out}");
+}
+
+#[test]
+fn errors_are_one_line_even_with_a_backtrace_asked_for() {
+    let out = Command::new(env!("CARGO_BIN_EXE_overcast"))
+        .args(["check-config", "/nonexistent/overcast.toml"])
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("overcast runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("overcast: config /nonexistent/overcast.toml: cannot read"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("No such file").count(),
+        1,
+        "the OS error once: {err}"
+    );
+    let debug = Command::new(env!("CARGO_BIN_EXE_overcast"))
+        .args(["--debug", "check-config", "/nonexistent/overcast.toml"])
+        .output()
+        .expect("overcast runs");
+    assert!(String::from_utf8_lossy(&debug.stderr).lines().count() > 1);
 }

@@ -334,6 +334,28 @@ fn igmpv2_join_leave_prunes_the_leaving_port_within_lmqt_and_keeps_the_other() {
             .collect::<Vec<_>>(),
         "until then p1 got what p2 got"
     );
+
+    // What p1 was spared is counted, on p1 and on the group: each of host 3's
+    // datagrams after p1's state expired, one copy each.
+    let spared = to_p2.len() - to_p1.len();
+    let port = |name: &str| {
+        after["switch"]["ports"]
+            .as_array()
+            .and_then(|ports| ports.iter().find(|p| p["name"] == name))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(port("p1")["counters"]["mcast_pruned"], spared as u64);
+    assert!(
+        port("p2")["counters"].get("mcast_pruned").is_none(),
+        "a member is never pruned"
+    );
+    let entry = after["switch"]["multicast"]["groups"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["group"] == group))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(entry["pruned_copies"], spared as u64);
 }
 
 #[test]

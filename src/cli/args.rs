@@ -1,8 +1,7 @@
 //! The command line: every subcommand and its flags (clap derive). Help
 //! text here is the user's manual; keep it in step with the README.
 
-use clap::{Parser, Subcommand};
-use overcast::driver::control;
+use clap::{Args, Parser, Subcommand};
 use overcast::packet::ethernet::MacAddr;
 use overcast::replay::InputSpec;
 use overcast::tunnel::PeerUrl;
@@ -15,13 +14,26 @@ use std::time::Duration;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// On error, print the whole cause chain (and a backtrace if
+    /// RUST_BACKTRACE is set), not just the one-line message. RUST_LOG=debug does the same.
+    #[arg(long, global = true)]
+    pub debug: bool,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the switch. With no config and no --peer it is an overlay hub:
+    /// Run the switch.
+    ///
+    /// What it opens: with a config, what the config says. With no config:
+    /// no ports at all (no --tap, --peer or --listen) makes the overlay hub,
     /// VXLAN on 0.0.0.0:4789 (VNI 42) and raw frames on 0.0.0.0:4800,
-    /// admitting private, loopback and ULA sources.
+    /// admitting private, loopback and ULA sources; --tap alone makes a lab
+    /// switch with only those TAPs and no listener; --peer alone is edge mode;
+    /// --hub or --listen add listeners to any of these. Every listener opened
+    /// is logged at start.
+    ///
+    /// The control socket is /run/overcast/NAME.sock ($RUNTIME_DIRECTORY if
+    /// set), NAME being --name, else the config file's stem, else "control".
     Run {
         /// TOML configuration file.
         #[arg(long, short)]
@@ -33,7 +45,16 @@ pub enum Command {
         /// Without --config this is edge mode: no hub listeners are opened.
         #[arg(long = "peer", value_name = "URL")]
         peers: Vec<PeerUrl>,
-        /// Control socket path.
+        /// Open the built-in hub's listeners (VXLAN 0.0.0.0:4789, raw 0.0.0.0:4800) too.
+        #[arg(long)]
+        hub: bool,
+        /// Open a listener: vxlan://ADDR[:PORT] or raw://ADDR[:PORT]. Repeatable.
+        #[arg(long = "listen", value_name = "URL")]
+        listens: Vec<overcast::tunnel::ListenUrl>,
+        /// Instance name: the control socket is /run/overcast/NAME.sock.
+        #[arg(long)]
+        name: Option<String>,
+        /// Control socket path (overrides --name).
         #[arg(long)]
         control: Option<PathBuf>,
         /// Do not open a control socket.
@@ -104,9 +125,11 @@ pub enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// Control socket path.
-        #[arg(long, default_value = control::DEFAULT_PATH)]
-        control: PathBuf,
+        /// With `mdb`: per group, its member ports and the copies pruning spared.
+        #[arg(long)]
+        stats: bool,
+        #[command(flatten)]
+        target: Target,
     },
     /// Manage the forwarding database of a running switch.
     Fdb {
@@ -117,9 +140,8 @@ pub enum Command {
     /// restart (the same as SIGHUP). A bad configuration is refused, with the
     /// reason, and the running one stays.
     Reload {
-        /// Control socket path.
-        #[arg(long, default_value = control::DEFAULT_PATH)]
-        control: PathBuf,
+        #[command(flatten)]
+        target: Target,
     },
     /// Manage the multicast database of a running switch.
     Mdb {
@@ -166,9 +188,8 @@ pub enum FdbAction {
         /// Only this port's entries.
         #[arg(long)]
         port: Option<String>,
-        /// Control socket path.
-        #[arg(long, default_value = control::DEFAULT_PATH)]
-        control: PathBuf,
+        #[command(flatten)]
+        target: Target,
     },
     /// Pin a MAC to a port (a static entry: never ages, never moves).
     Add {
@@ -180,9 +201,8 @@ pub enum FdbAction {
         /// VLAN id (0 = untagged).
         #[arg(long, default_value_t = 0)]
         vlan: u16,
-        /// Control socket path.
-        #[arg(long, default_value = control::DEFAULT_PATH)]
-        control: PathBuf,
+        #[command(flatten)]
+        target: Target,
     },
     /// Remove an entry, static or learned.
     Del {
@@ -191,9 +211,8 @@ pub enum FdbAction {
         /// VLAN id (0 = untagged).
         #[arg(long, default_value_t = 0)]
         vlan: u16,
-        /// Control socket path.
-        #[arg(long, default_value = control::DEFAULT_PATH)]
-        control: PathBuf,
+        #[command(flatten)]
+        target: Target,
     },
 }
 
@@ -204,9 +223,8 @@ pub enum MdbAction {
         /// Only this port's.
         #[arg(long)]
         port: Option<String>,
-        /// Control socket path.
-        #[arg(long, default_value = control::DEFAULT_PATH)]
-        control: PathBuf,
+        #[command(flatten)]
+        target: Target,
     },
     /// Pin a port as a member of a group, whatever IGMP/MLD says.
     Add {
@@ -218,9 +236,8 @@ pub enum MdbAction {
         /// VLAN id (0 = untagged).
         #[arg(long, default_value_t = 0)]
         vlan: u16,
-        /// Control socket path.
-        #[arg(long, default_value = control::DEFAULT_PATH)]
-        control: PathBuf,
+        #[command(flatten)]
+        target: Target,
     },
     /// Remove a static membership.
     Del {
@@ -232,8 +249,27 @@ pub enum MdbAction {
         /// VLAN id (0 = untagged).
         #[arg(long, default_value_t = 0)]
         vlan: u16,
-        /// Control socket path.
-        #[arg(long, default_value = control::DEFAULT_PATH)]
-        control: PathBuf,
+        #[command(flatten)]
+        target: Target,
     },
+}
+
+/// Which running instance a client command talks to.
+#[derive(Args, Debug, Clone)]
+pub struct Target {
+    /// Control socket path.
+    #[arg(long)]
+    pub control: Option<PathBuf>,
+    /// Instance name (its socket is /run/overcast/NAME.sock). Default: the
+    /// only instance running, else "control".
+    #[arg(long, conflicts_with = "control")]
+    pub name: Option<String>,
+}
+
+impl Target {
+    /// The control socket to use.
+    pub fn socket(&self) -> anyhow::Result<PathBuf> {
+        overcast::driver::control::resolve(self.control.as_deref(), self.name.as_deref())
+            .map_err(anyhow::Error::msg)
+    }
 }

@@ -1,13 +1,12 @@
 //! The subcommands that talk to a running switch over its control socket.
 
-use super::args::{FdbAction, MdbAction};
+use super::args::{FdbAction, MdbAction, Target};
 use anyhow::Result;
 use overcast::driver::control::{self, Request};
-use std::path::Path;
 
-/// `show VIEW [--json]`.
-pub fn show(what: &str, json: bool, path: &Path) -> Result<()> {
-    let data = control::request(path, &Request::Show { what: what.into() })?;
+/// `show VIEW [--json] [--stats]`.
+pub fn show(what: &str, json: bool, stats: bool, target: &Target) -> Result<()> {
+    let data = control::request(&target.socket()?, &Request::Show { what: what.into() })?;
     if json {
         println!("{}", serde_json::to_string_pretty(&data)?);
         return Ok(());
@@ -17,6 +16,7 @@ pub fn show(what: &str, json: bool, path: &Path) -> Result<()> {
         "ports" => overcast::show::ports(&data),
         "peers" => overcast::show::peers(&data),
         "counters" => overcast::show::counters(&data),
+        "mdb" if stats => overcast::show::mdb_stats(&data),
         "mdb" => overcast::show::mdb(&data),
         "querier" => overcast::show::querier(&data),
         _ => serde_json::to_string_pretty(&data)? + "\n",
@@ -27,44 +27,44 @@ pub fn show(what: &str, json: bool, path: &Path) -> Result<()> {
 
 /// `fdb flush|add|del`.
 pub fn fdb(action: FdbAction) -> Result<()> {
-    let (path, req) = match action {
-        FdbAction::Flush { port, control } => (control, Request::FdbFlush { port }),
+    let (target, req) = match action {
+        FdbAction::Flush { port, target } => (target, Request::FdbFlush { port }),
         FdbAction::Add {
             mac,
             port,
             vlan,
-            control,
-        } => (control, Request::FdbAdd { mac, port, vlan }),
-        FdbAction::Del { mac, vlan, control } => (control, Request::FdbDel { mac, vlan }),
+            target,
+        } => (target, Request::FdbAdd { mac, port, vlan }),
+        FdbAction::Del { mac, vlan, target } => (target, Request::FdbDel { mac, vlan }),
     };
-    println!("{}", control::request(&path, &req)?);
+    println!("{}", control::request(&target.socket()?, &req)?);
     Ok(())
 }
 
 /// `mdb flush|add|del`.
 pub fn mdb(action: MdbAction) -> Result<()> {
-    let (path, req) = match action {
-        MdbAction::Flush { port, control } => (control, Request::MdbFlush { port }),
+    let (target, req) = match action {
+        MdbAction::Flush { port, target } => (target, Request::MdbFlush { port }),
         MdbAction::Add {
             group,
             port,
             vlan,
-            control,
-        } => (control, Request::MdbAdd { group, port, vlan }),
+            target,
+        } => (target, Request::MdbAdd { group, port, vlan }),
         MdbAction::Del {
             group,
             port,
             vlan,
-            control,
-        } => (control, Request::MdbDel { group, port, vlan }),
+            target,
+        } => (target, Request::MdbDel { group, port, vlan }),
     };
-    println!("{}", control::request(&path, &req)?);
+    println!("{}", control::request(&target.socket()?, &req)?);
     Ok(())
 }
 
 /// `reload`.
-pub fn reload(path: &Path) -> Result<()> {
-    let data = control::request(path, &Request::Reload)?;
+pub fn reload(target: &Target) -> Result<()> {
+    let data = control::request(&target.socket()?, &Request::Reload)?;
     println!("reloaded: {data}");
     Ok(())
 }

@@ -5,8 +5,8 @@ use anyhow::{bail, Context, Result};
 use overcast::config::{CaptureConfig, Config, TapConfig};
 use overcast::driver::control;
 use overcast::driver::live::{self, RunOptions};
-use overcast::tunnel::{PeerConfig, PeerUrl};
-use std::path::PathBuf;
+use overcast::tunnel::{ListenerConfig, PeerConfig, PeerUrl};
+use std::path::Path;
 
 /// Run the switch until a signal stops it.
 pub fn run(cmd: Command) -> Result<()> {
@@ -14,6 +14,9 @@ pub fn run(cmd: Command) -> Result<()> {
         config,
         taps,
         peers,
+        hub,
+        listens,
+        name,
         control,
         no_control,
         capture,
@@ -25,7 +28,13 @@ pub fn run(cmd: Command) -> Result<()> {
     else {
         bail!("not a run command");
     };
-    let mut cfg = build_config(config.clone(), taps.clone(), peers.clone())?;
+    let ports = CliPorts {
+        taps,
+        peers,
+        listens: listens.into_iter().map(|l| l.0).collect(),
+        hub,
+    };
+    let mut cfg = build_config(config.as_deref(), &ports)?;
     if metrics_listen.is_some() {
         cfg.metrics_listen = metrics_listen; // bound once, at start
     }
@@ -46,16 +55,16 @@ pub fn run(cmd: Command) -> Result<()> {
         bail!("command line: {field}: {reason}");
     }
     // A reload re-reads the file and re-applies the command-line ports.
-    let reload: live::ReloadSource = Box::new(move || {
-        build_config(config.clone(), taps.clone(), peers.clone()).map_err(|e| format!("{e:#}"))
-    });
+    let instance = instance_name(name.as_deref(), config.as_deref())?;
+    let reload: live::ReloadSource =
+        Box::new(move || build_config(config.as_deref(), &ports).map_err(|e| format!("{e:#}")));
     let control = if no_control {
         None
     } else {
         Some(
             control
                 .or_else(|| cfg.control.clone())
-                .unwrap_or_else(|| control::DEFAULT_PATH.into()),
+                .unwrap_or_else(|| control::path_for(&instance)),
         )
     };
     let rt = match cfg.workers() {
@@ -77,35 +86,86 @@ pub fn run(cmd: Command) -> Result<()> {
     Ok(())
 }
 
-/// Merge the config file (or the built-in hub) with command-line ports.
-pub fn build_config(
-    file: Option<PathBuf>,
-    taps: Vec<String>,
-    peers: Vec<PeerUrl>,
-) -> Result<Config> {
-    let mut cfg = match &file {
+/// What the command line adds to the configuration.
+pub struct CliPorts {
+    /// `--tap`.
+    pub taps: Vec<String>,
+    /// `--peer`.
+    pub peers: Vec<PeerUrl>,
+    /// `--listen`.
+    pub listens: Vec<ListenerConfig>,
+    /// `--hub`.
+    pub hub: bool,
+}
+
+impl CliPorts {
+    fn is_empty(&self) -> bool {
+        self.taps.is_empty() && self.peers.is_empty() && self.listens.is_empty()
+    }
+}
+
+/// The instance's name: `--name`, else the config file's stem, else the default.
+fn instance_name(name: Option<&str>, config: Option<&Path>) -> Result<String> {
+    let name = match (name, config.and_then(Path::file_stem)) {
+        (Some(n), _) => n.to_string(),
+        (None, Some(stem)) => stem.to_string_lossy().into_owned(),
+        (None, None) => control::DEFAULT_NAME.to_string(),
+    };
+    control::check_name(&name).map_err(anyhow::Error::msg)?;
+    Ok(name)
+}
+
+/// Merge the config file with the command line. With no file: no ports at
+/// all is the built-in hub; otherwise exactly the ports given (a lab switch
+/// for --tap, edge mode for --peer), plus the hub's listeners with --hub.
+pub fn build_config(file: Option<&Path>, cli: &CliPorts) -> Result<Config> {
+    let hub_listeners = Config::default_hub().listeners;
+    let mut cfg = match file {
         Some(path) => Config::load(path)?,
-        None if peers.is_empty() => {
-            tracing::info!(
-                "no --config: running as an overlay hub on the built-in defaults \
-                 (VXLAN 0.0.0.0:4789 VNI 42, raw frames 0.0.0.0:4800; \
-                 only private, loopback and ULA sources are admitted)"
-            );
-            Config::default_hub()
-        }
         None => Config::default(),
     };
-    cfg.taps.extend(taps.into_iter().map(TapConfig::new));
+    if file.is_none() && (cli.is_empty() || cli.hub) {
+        tracing::info!(
+            "{}: the overlay hub's listeners (VXLAN 0.0.0.0:4789 VNI 42, raw frames 0.0.0.0:4800; \
+             only private, loopback and ULA sources are admitted)",
+            if cli.hub {
+                "--hub"
+            } else {
+                "no --config and no ports"
+            }
+        );
+    }
+    if cli.hub || (file.is_none() && cli.is_empty()) {
+        for l in hub_listeners {
+            if !cfg.listeners.iter().any(|c| c.bind == l.bind) {
+                cfg.listeners.push(l);
+            }
+        }
+    }
+    for l in &cli.listens {
+        let mut l = l.clone();
+        if cfg
+            .listeners
+            .iter()
+            .any(|c| c.display_name() == l.display_name())
+        {
+            l.name = Some(format!("{}-{}", l.encap, l.bind.port()));
+        }
+        cfg.listeners.push(l);
+    }
+    cfg.taps
+        .extend(cli.taps.iter().cloned().map(TapConfig::new));
     // Edge mode from the command line: size the TAPs to fit the tunnel over a
     // 1500-byte underlay, as n2n's edge does, so nothing is dropped as too big.
-    let edge_mtu = match peers.first() {
+    let edge_mtu = match cli.peers.first() {
         Some(p) if file.is_none() => Some(overcast::tunnel::config::inner_mtu(p.encap, 1500)),
         _ => None,
     };
     for tap in cfg.taps.iter_mut().filter(|t| t.mtu.is_none()) {
         tap.mtu = edge_mtu;
     }
-    cfg.peers.extend(peers.into_iter().map(PeerConfig::from));
+    cfg.peers
+        .extend(cli.peers.iter().cloned().map(PeerConfig::from));
     if let Err((field, reason)) = cfg.validate() {
         let origin = file
             .map(|f| f.display().to_string())

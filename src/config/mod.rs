@@ -135,6 +135,41 @@ pub struct StaticMdbEntry {
     pub vlan: u16,
 }
 
+/// One line: where (line and column), which field, and what is wrong, in
+/// words rather than Rust's type names.
+fn describe_toml_error(text: &str, e: &toml::de::Error, field: &str) -> String {
+    let mut out = String::new();
+    if let Some(span) = e.span() {
+        let before = text.get(..span.start).unwrap_or(text);
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        out.push_str(&format!("line {line}, column {column}: "));
+    }
+    if !field.is_empty() && field != "." {
+        out.push_str(&format!("field `{field}`: "));
+    }
+    out.push_str(&plain_words(e.message().trim()));
+    out
+}
+
+/// Serde's "expected usize" and friends, as a user would say them.
+fn plain_words(message: &str) -> String {
+    let mut m = message.replace('\n', " ");
+    for (rust, plain) in [
+        ("expected usize", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected u8", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected a boolean", "expected true or false"),
+        ("expected bool", "expected true or false"),
+    ] {
+        m = m.replace(rust, plain);
+    }
+    m
+}
+
 /// A configuration problem, naming the file, the field and the reason.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -178,9 +213,15 @@ impl Config {
 
     /// Parse and validate config text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let parse_error = |message: String| ConfigError::Parse {
             file: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
+            message,
+        };
+        let de = toml::de::Deserializer::parse(text)
+            .map_err(|e| parse_error(describe_toml_error(text, &e, "")))?;
+        let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            parse_error(describe_toml_error(text, e.inner(), &field))
         })?;
         cfg.validate()
             .map_err(|(field, reason)| ConfigError::Invalid {
@@ -269,6 +310,29 @@ mod tests {
     fn unknown_keys_name_the_file_and_key() {
         let err = parse("[fdb]\nageing = \"5m\"\n").unwrap_err().to_string();
         assert!(err.contains("test.toml") && err.contains("ageing"), "{err}");
+    }
+
+    #[test]
+    fn parse_errors_are_one_line_naming_the_field_in_plain_words() {
+        let err = parse(
+            "[[listener]]\nbind = \"0.0.0.0:1\"\nencap = \"raw\"\nallow = [\"10.0.0.0/33\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains('\n'), "{err}");
+        assert!(
+            err.contains("line 4") && err.contains("listener[0].allow"),
+            "{err}"
+        );
+        assert!(err.contains("33 exceeds 32"), "{err}");
+        let err = parse("[fdb]\nmax_entries = \"many\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("expected a whole number") && !err.contains("usize"),
+            "{err}"
+        );
+        assert!(err.contains("fdb.max_entries"), "{err}");
     }
 
     #[test]

@@ -119,6 +119,12 @@ fn listeners(listeners: &[ListenerConfig]) -> Result<(), Invalid> {
                 format!("{} does not fit in 24 bits", l.vni),
             ));
         }
+        if l.max_macs_per_peer == Some(0) {
+            return Err(invalid(
+                format!("listener[{i}].max_macs_per_peer"),
+                "must be at least 1",
+            ));
+        }
         if l.idle_timeout.is_zero() {
             return Err(invalid(
                 format!("listener[{i}].idle_timeout"),

@@ -13,8 +13,85 @@ use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tracing::{debug, warn};
 
-/// Default control socket path.
+/// Default control socket path: the instance named [`DEFAULT_NAME`].
 pub const DEFAULT_PATH: &str = "/run/overcast/control.sock";
+/// The name of an instance started with no `--name` and no config file.
+pub const DEFAULT_NAME: &str = "control";
+/// Where instances put their sockets unless `$RUNTIME_DIRECTORY` (set by
+/// systemd's `RuntimeDirectory=`) says otherwise.
+pub const DEFAULT_DIR: &str = "/run/overcast";
+
+/// The directory instance sockets live in.
+pub fn socket_dir() -> PathBuf {
+    std::env::var_os("RUNTIME_DIRECTORY")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR))
+}
+
+/// The control socket of the instance called `name`: `DIR/<name>.sock`.
+pub fn path_for(name: &str) -> PathBuf {
+    socket_dir().join(format!("{name}.sock"))
+}
+
+/// An instance name must be usable as a file name.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !name.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "instance name {name:?}: use 1 to 64 letters, digits, '-', '_' or '.' (not first)"
+        ))
+    }
+}
+
+/// Running instances: the names and sockets in [`socket_dir`] that accept a
+/// connection (a socket left behind by a killed instance does not), by name.
+pub fn running_instances() -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(socket_dir()) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sock"))
+        .filter(|p| UnixStream::connect(p).is_ok())
+        .filter_map(|p| Some((p.file_stem()?.to_string_lossy().into_owned(), p)))
+        .collect();
+    found.sort();
+    found
+}
+
+/// The socket a client command should use: `control` if given, else the
+/// instance `name`, else the only running instance, else the default path.
+pub fn resolve(control: Option<&Path>, name: Option<&str>) -> Result<PathBuf, String> {
+    if let Some(path) = control {
+        return Ok(path.to_path_buf());
+    }
+    if let Some(name) = name {
+        check_name(name)?;
+        return Ok(path_for(name));
+    }
+    let running = running_instances();
+    match running.as_slice() {
+        [] => Ok(path_for(DEFAULT_NAME)),
+        [(_, path)] => Ok(path.clone()),
+        many => Err(format!(
+            "{} instances are running ({}): say which with --name",
+            many.len(),
+            many.iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
 /// Longest request accepted, in bytes.
 const MAX_REQUEST: usize = 64 * 1024;
 

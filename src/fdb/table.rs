@@ -69,6 +69,8 @@ pub struct Fdb {
     entries: HashMap<u64, Entry>,
     /// Learned (non-static) entries per port index.
     per_port: Vec<usize>,
+    /// A port's own cap on learned entries, below the table-wide one (tunnel peers).
+    port_limit: Vec<Option<usize>>,
     counters: FdbCounters,
 }
 
@@ -87,8 +89,27 @@ impl Fdb {
             cfg,
             entries: HashMap::new(),
             per_port: Vec::new(),
+            port_limit: Vec::new(),
             counters: FdbCounters::default(),
         }
+    }
+
+    /// Cap the learned entries of `port` at `limit` (never above
+    /// `max_entries_per_port`); `None` leaves only the table-wide cap.
+    pub fn set_port_limit(&mut self, port: PortId, limit: Option<usize>) {
+        let i = port.index();
+        if self.port_limit.len() <= i {
+            self.port_limit.resize(i + 1, None);
+        }
+        self.port_limit[i] = limit;
+    }
+
+    /// The most learned entries `port` may hold.
+    fn limit_of(&self, port: PortId) -> usize {
+        let own = self.port_limit.get(port.index()).copied().flatten();
+        own.map_or(self.cfg.max_entries_per_port, |l| {
+            l.min(self.cfg.max_entries_per_port)
+        })
     }
 
     /// The table's configuration.
@@ -104,7 +125,7 @@ impl Fdb {
     /// Record that `mac` was seen as a source on `port`.
     pub fn learn(&mut self, vlan: u16, mac: MacAddr, port: PortId, now: Instant) -> LearnOutcome {
         let k = key(vlan, mac);
-        let port_full = self.port_count(port) >= self.cfg.max_entries_per_port;
+        let port_full = self.port_count(port) >= self.limit_of(port);
         if let Some(entry) = self.entries.get_mut(&k) {
             if entry.is_static {
                 return LearnOutcome::Static;
@@ -211,6 +232,7 @@ impl Fdb {
         if let Some(c) = self.per_port.get_mut(port.index()) {
             *c = 0;
         }
+        self.set_port_limit(port, None);
     }
 
     /// Drop entries that aged out by `now`. Lookups already ignore them;
@@ -427,5 +449,27 @@ mod tests {
         let shown = f.entries(Instant::from_secs(5));
         assert_eq!(shown.len(), 1);
         assert_eq!((shown[0].mac, shown[0].age_ms), (B, 5000));
+    }
+
+    #[test]
+    fn a_port_limit_caps_one_port_below_the_table_wide_one() {
+        let mut fdb = Fdb::new(FdbConfig::default());
+        let (capped, free) = (PortId(1), PortId(2));
+        fdb.set_port_limit(capped, Some(2));
+        for n in 0..5u8 {
+            fdb.learn(0, MacAddr([2, 0, 0, 0, 1, n]), capped, Instant::ZERO);
+            fdb.learn(0, MacAddr([2, 0, 0, 0, 2, n]), free, Instant::ZERO);
+        }
+        assert_eq!((fdb.port_count(capped), fdb.port_count(free)), (2, 5));
+        assert_eq!(fdb.counters().refused_port_full, 3);
+        fdb.remove_port(capped);
+        for n in 0..3u8 {
+            fdb.learn(0, MacAddr([2, 0, 0, 0, 3, n]), capped, Instant::ZERO);
+        }
+        assert_eq!(
+            fdb.port_count(capped),
+            3,
+            "a removed port's id starts uncapped"
+        );
     }
 }

@@ -135,3 +135,19 @@ fn listen_addresses_deserialize_from_strings_and_port_numbers() {
     assert_eq!(t.b.0, "127.0.0.1:9100".parse().unwrap());
     assert!(toml::from_str::<T>("a = 1\nb = 99999\n").is_err());
 }
+
+#[test]
+fn byte_counters_declare_their_unit() {
+    let text = sample().render().unwrap();
+    assert!(
+        text.contains(
+            "# TYPE overcast_port_rx_bytes counter\n# UNIT overcast_port_rx_bytes bytes\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("overcast_port_tx_bytes_total{"), "{text}");
+    assert!(
+        !text.contains("# UNIT overcast_port_rx_frames"),
+        "frames have no unit"
+    );
+}

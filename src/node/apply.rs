@@ -79,13 +79,14 @@ impl Node {
                 continue;
             };
             t.header = super::header_of(&cfg);
-            let (idle, snoop) = (cfg.idle_timeout, cfg.multicast.clone());
+            let (idle, snoop, macs) = (cfg.idle_timeout, cfg.multicast.clone(), cfg.mac_limit());
             t.peers.set_config(cfg);
             summary.updated.push(format!("listener {}", t.peers.name()));
             let statics: Vec<PortId> = t.peers.static_peers().into_iter().map(|(_, p)| p).collect();
             for port in t.peers.ports() {
                 let idle = (!statics.contains(&port)).then_some(idle);
                 self.switch.set_port_options(port, idle, snoop.clone());
+                self.switch.set_port_mac_limit(port, macs);
             }
         }
         for (id, cfg) in plan.open_tunnels {
@@ -195,12 +196,14 @@ impl Node {
         };
         let name = t.peers.peer_name(peer.key);
         let snoop = t.peers.config().multicast.clone();
+        let max_macs = t.peers.config().mac_limit();
         if let Some(old) = t.peers.port_of(peer.key) {
             t.peers.remove_port(old, false);
             self.remove_port(old);
         }
         let mut port_cfg = PortConfig::new(name.clone(), PortKind::Peer);
         port_cfg.snoop = snoop;
+        port_cfg.max_macs = max_macs;
         let port = self.switch.add_port(port_cfg, now)?;
         if let Some(t) = self.tunnel_mut(peer.tunnel) {
             t.peers.insert_peer(peer.key, peer.remote, port, true);

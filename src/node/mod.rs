@@ -336,6 +336,7 @@ impl Node {
         let mut cfg = PortConfig::new(name.clone(), PortKind::Peer);
         cfg.idle_timeout = Some(t.peers.config().idle_timeout);
         cfg.snoop = t.peers.config().multicast.clone();
+        cfg.max_macs = t.peers.config().mac_limit();
         match self.switch.add_port(cfg, now) {
             Ok(port) => {
                 if let Some(t) = self.tunnel_mut(tunnel) {

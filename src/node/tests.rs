@@ -301,3 +301,24 @@ fn closing_a_tunnel_removes_its_peers_ports() {
         }));
     assert!(node.switch().port_by_name("raw/10.0.0.3:5000").is_none());
 }
+
+#[test]
+fn a_raw_peer_learns_at_most_its_mac_limit() {
+    let (mut node, _) = started(&Config::default_hub());
+    let src: SocketAddr = "10.0.0.3:5000".parse().unwrap();
+    let mut out = Vec::new();
+    for n in 0..40u8 {
+        let junk = frame(BCAST, [2, 0, 0, 0, 9, n]);
+        node.handle_datagram(Instant::ZERO, TunnelId(1), src, &junk, &mut out)
+            .unwrap();
+    }
+    let peers = node.peers(Instant::ZERO);
+    assert_eq!(
+        peers[0].macs.len(),
+        crate::tunnel::config::RAW_MACS_PER_PEER
+    );
+    assert_eq!(
+        node.switch().fdb().counters().refused_port_full,
+        40 - crate::tunnel::config::RAW_MACS_PER_PEER as u64
+    );
+}

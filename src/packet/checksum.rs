@@ -82,6 +82,52 @@ pub fn ipv6_pseudo_header(
         .add_u32(u32::from(next_header))
 }
 
+/// Whether the UDP or TCP checksum of an Ethernet frame verifies: `None`
+/// when the frame carries neither (or an IPv4 UDP datagram sent without a
+/// checksum, or a fragment). A tunnel samples its inner frames with this:
+/// a sender that leaves the checksum to an offload that never happens
+/// (a kernel vxlan device over veth) shows up as `Some(false)`.
+pub fn l4_checksum_ok(frame: &[u8]) -> Option<bool> {
+    use super::ethernet::{EthernetFrame, ETHERTYPE_IPV4, ETHERTYPE_IPV6};
+    const TCP: u8 = 6;
+    const UDP: u8 = 17;
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    let (pseudo, proto, segment) = match eth.ethertype() {
+        ETHERTYPE_IPV4 => {
+            let ip = super::ipv4::Ipv4Packet::new_checked(eth.payload()).ok()?;
+            if ip.is_fragment() {
+                return None;
+            }
+            let seg = ip.payload();
+            let pseudo = Checksum::new()
+                .add_bytes(&ip.src().octets())
+                .add_bytes(&ip.dst().octets())
+                .add_u16(u16::from(ip.protocol()))
+                .add_u16(u16::try_from(seg.len()).ok()?);
+            (pseudo, ip.protocol(), seg)
+        }
+        ETHERTYPE_IPV6 => {
+            let ip = super::ipv6::Ipv6Packet::new_checked(eth.payload()).ok()?;
+            let upper = ip.upper_layer().ok()?;
+            let len = u32::try_from(upper.payload.len()).ok()?;
+            let pseudo = ipv6_pseudo_header(&ip.src(), &ip.dst(), upper.protocol, len);
+            (pseudo, upper.protocol, upper.payload)
+        }
+        _ => return None,
+    };
+    match proto {
+        TCP if segment.len() >= 20 => {}
+        // IPv4 UDP may go without a checksum (RFC 768); IPv6 UDP may not.
+        UDP if segment.len() >= 8 => {
+            if segment[6..8] == [0, 0] && eth.ethertype() == ETHERTYPE_IPV4 {
+                return None;
+            }
+        }
+        _ => return None,
+    }
+    Some(pseudo.add_bytes(segment).is_valid())
+}
+
 /// Unfolded sum of `data` as big-endian 16-bit words, a trailing odd byte
 /// padded with zero. Adding 32-bit words is the same sum modulo 0xffff
 /// (2^16 ≡ 1), and halves the number of additions.
@@ -113,6 +159,42 @@ fn fold(mut s: u64) -> u16 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// An IPv4/UDP frame 10.0.0.1:1 -> 10.0.0.2:2 carrying `payload`, its UDP checksum computed.
+    fn udp_frame(payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+        let udp_len = 8 + payload.len() as u16;
+        f.extend_from_slice(&[0x45, 0, 0, 20 + udp_len as u8, 0, 0, 0, 0, 64, 17, 0, 0]);
+        f.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        let ip_sum = checksum(&f[14..34]);
+        f[24..26].copy_from_slice(&ip_sum.to_be_bytes());
+        f.extend_from_slice(&[0, 1, 0, 2]);
+        f.extend_from_slice(&udp_len.to_be_bytes());
+        f.extend_from_slice(&[0, 0]);
+        f.extend_from_slice(payload);
+        let sum = Checksum::new()
+            .add_bytes(&[10, 0, 0, 1, 10, 0, 0, 2])
+            .add_u16(17)
+            .add_u16(udp_len)
+            .add_bytes(&f[34..])
+            .finish();
+        f[40..42].copy_from_slice(&sum.to_be_bytes());
+        f
+    }
+
+    #[test]
+    fn inner_checksums_verify_and_an_unfinished_one_does_not() {
+        let good = udp_frame(b"heartbeat");
+        assert_eq!(l4_checksum_ok(&good), Some(true));
+        let mut partial = good.clone();
+        partial[40..42].copy_from_slice(&[0x12, 0x34]); // what an unfinished offload leaves
+        assert_eq!(l4_checksum_ok(&partial), Some(false));
+        let mut none = good.clone();
+        none[40..42].copy_from_slice(&[0, 0]);
+        assert_eq!(l4_checksum_ok(&none), None, "IPv4 UDP without a checksum");
+        assert_eq!(l4_checksum_ok(&good[..30]), None);
+        assert_eq!(l4_checksum_ok(&[0u8; 60]), None, "not IP");
+    }
 
     /// Straight from the definition, two bytes at a time, for cross-checking.
     fn reference_sum(data: &[u8]) -> u16 {

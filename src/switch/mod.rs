@@ -13,8 +13,9 @@ mod mdb;
 mod ports;
 mod state;
 
+pub use crate::igmp::why::Reason;
 pub use drop::{DropCounts, DropReason};
-pub use mdb::{MdbRow, MdbView, Reason, RouterRow};
+pub use mdb::{GroupStats, MdbRow, MdbView, RouterRow};
 pub use ports::{PortConfig, PortCounters, PortKind};
 pub use state::{PortView, SwitchState};
 
@@ -26,7 +27,7 @@ use crate::packet::ethernet::{EthernetFrame, MacAddr};
 use crate::port::PortId;
 use crate::time::Instant;
 use ports::PortTable;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -115,8 +116,6 @@ pub enum TxFailure {
 pub struct Switch {
     ports: PortTable,
     fdb: Fdb,
-    /// Operator-pinned group members: (VLAN, group) → ports that always get it.
-    static_mdb: BTreeMap<(u16, IpAddr), BTreeSet<PortId>>,
     snooper: Snooper,
     mac: MacAddr,
     /// Egress list of the frame being decided; reused so deciding never allocates.
@@ -132,7 +131,6 @@ impl Switch {
         Switch {
             ports: PortTable::default(),
             fdb: Fdb::new(cfg.fdb),
-            static_mdb: BTreeMap::new(),
             snooper: Snooper::new(cfg.snoop, link_local_from_mac(cfg.mac.0)),
             mac: cfg.mac,
             egress: Vec::with_capacity(64),
@@ -148,7 +146,9 @@ impl Switch {
             return Err(SwitchError::DuplicatePort(cfg.name));
         }
         let snoop = cfg.snoop.clone();
+        let max_macs = cfg.max_macs;
         let id = self.ports.insert(cfg, now);
+        self.fdb.set_port_limit(id, max_macs);
         self.snooper.add_port(id, snoop, now);
         self.snooper.port_up(id, now);
         self.next_housekeeping
@@ -177,6 +177,15 @@ impl Switch {
         }
     }
 
+    /// Change the most MACs a port may have learned behind it (live reload);
+    /// entries above a lowered limit stay until they age.
+    pub fn set_port_mac_limit(&mut self, port: PortId, max_macs: Option<usize>) {
+        if let Some(p) = self.ports.get_mut(port) {
+            p.cfg.max_macs = max_macs;
+            self.fdb.set_port_limit(port, max_macs);
+        }
+    }
+
     /// The settings a port was added with (as changed since).
     pub fn port_config(&self, port: PortId) -> Option<&PortConfig> {
         self.ports.get(port).map(|p| &p.cfg)
@@ -187,10 +196,6 @@ impl Switch {
         if self.ports.remove(port).is_some() {
             self.fdb.remove_port(port);
             self.snooper.remove_port(port);
-            self.static_mdb.retain(|_, ports| {
-                ports.remove(&port);
-                !ports.is_empty()
-            });
         }
     }
 
@@ -270,30 +275,18 @@ impl Switch {
         if self.ports.get(port).is_none() {
             return Err(SwitchError::NoSuchPort(port.to_string()));
         }
-        self.static_mdb
-            .entry((vlan, group))
-            .or_default()
-            .insert(port);
+        self.snooper.pinned_mut().pin(vlan, group, port);
         Ok(())
     }
 
     /// Remove a pinned membership; returns whether it existed.
     pub fn remove_static_mdb(&mut self, vlan: u16, group: IpAddr, port: PortId) -> bool {
-        let Some(ports) = self.static_mdb.get_mut(&(vlan, group)) else {
-            return false;
-        };
-        let removed = ports.remove(&port);
-        if ports.is_empty() {
-            self.static_mdb.remove(&(vlan, group));
-        }
-        removed
+        self.snooper.pinned_mut().unpin(vlan, group, port)
     }
 
     /// Pinned memberships, in (VLAN, group, port) order.
     pub fn static_mdb(&self) -> impl Iterator<Item = (u16, IpAddr, PortId)> + '_ {
-        self.static_mdb
-            .iter()
-            .flat_map(|(&(vlan, group), ports)| ports.iter().map(move |p| (vlan, group, *p)))
+        self.snooper.pinned().iter()
     }
 
     /// The forwarding database (read-only).
@@ -414,18 +407,31 @@ impl Switch {
         {
             McastEgress::Flood => self.flood(ingress),
             McastEgress::Ports => {
-                if let Some(pinned) = self.static_mdb.get(&(vlan, group)) {
-                    self.egress.extend(pinned.iter().copied());
-                    self.egress.sort_unstable();
-                    self.egress.dedup();
-                }
                 self.keep_up_ports(ingress);
+                self.count_pruned(vlan, group, ingress);
                 if self.egress.is_empty() {
                     return Err(DropReason::Pruned);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Count, per port and per group, the copies of a pruned frame that
+    /// flooding would have sent: every up port but the ingress and `self.egress`
+    /// (sorted, as the snooper returns it).
+    fn count_pruned(&mut self, vlan: u16, group: IpAddr, ingress: PortId) {
+        let egress = &self.egress;
+        let mut spared = 0;
+        for (id, p) in self.ports.iter_mut() {
+            if id != ingress && p.up && egress.binary_search(&id).is_err() {
+                p.counters.mcast_pruned += 1;
+                spared += 1;
+            }
+        }
+        if spared > 0 {
+            self.snooper.count_pruned(vlan, group, spared);
+        }
     }
 
     /// Drop the ingress and ports that are down or gone from `self.egress`.

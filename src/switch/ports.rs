@@ -30,6 +30,8 @@ pub struct PortConfig {
     pub idle_timeout: Option<Duration>,
     /// Multicast settings: router port, fast leave, flooding overrides, limits.
     pub snoop: PortSnoopConfig,
+    /// Most MACs learned behind this port, below the FDB's per-port limit (tunnel peers).
+    pub max_macs: Option<usize>,
 }
 
 impl PortConfig {
@@ -40,6 +42,7 @@ impl PortConfig {
             kind,
             idle_timeout: None,
             snoop: PortSnoopConfig::default(),
+            max_macs: None,
         }
     }
 }
@@ -58,6 +61,15 @@ pub struct PortCounters {
     /// Frames dropped, by reason. Ingress drops count on the ingress port,
     /// egress failures on the egress port.
     pub drops: DropCounts,
+    /// Multicast data frames this port was spared: snooping found no member
+    /// (nor router, nor pin) behind it, where a switch without snooping
+    /// would have flooded them here.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub mcast_pruned: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A port in the table.
@@ -113,6 +125,13 @@ impl PortTable {
         self.iter()
             .find(|(_, p)| p.cfg.name == name)
             .map(|(id, _)| id)
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (PortId, &mut Port)> {
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_mut().map(|p| (PortId(i as u32), p)))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (PortId, &Port)> {

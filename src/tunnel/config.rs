@@ -13,6 +13,8 @@ pub const VXLAN_PORT: u16 = 4789;
 pub const DEFAULT_VNI: u32 = 42;
 /// Default port of the built-in raw-frame listener (QEMU `-netdev dgram`).
 pub const RAW_PORT: u16 = 4800;
+/// MACs a raw peer may have learned behind it unless `max_macs_per_peer` says otherwise.
+pub const RAW_MACS_PER_PEER: usize = 16;
 
 /// How frames are carried in datagrams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
@@ -53,11 +55,17 @@ pub struct ListenerConfig {
     #[serde(default = "default_vtep_port")]
     pub peer_port: u16,
     /// Source networks admitted as dynamic peers. Empty: no dynamic peers.
-    #[serde(default = "default_allow")]
+    #[serde(default = "default_allow", deserialize_with = "cidr_list")]
     pub allow: Vec<IpNet>,
     /// Most dynamic peers at once.
     #[serde(default = "default_max_peers")]
     pub max_peers: usize,
+    /// Most MACs learned behind one peer. Default: 16 for raw listeners
+    /// (a raw datagram has no header, so any plausible bytes from an allowed
+    /// source read as a frame; the cap bounds what garbage can learn), none
+    /// for VXLAN beyond the FDB's per-port limit (a VTEP may front a bridge).
+    #[serde(default)]
+    pub max_macs_per_peer: Option<usize>,
     /// A dynamic peer silent this long is removed, with its FDB entries.
     #[serde(default = "default_idle", with = "crate::duration")]
     pub idle_timeout: Duration,
@@ -82,9 +90,18 @@ impl ListenerConfig {
             peer_port: default_vtep_port(),
             allow: default_allow(),
             max_peers: default_max_peers(),
+            max_macs_per_peer: None,
             idle_timeout: default_idle(),
             multicast: Default::default(),
         }
+    }
+
+    /// The most MACs one peer may have learned behind it (see `max_macs_per_peer`).
+    pub fn mac_limit(&self) -> Option<usize> {
+        self.max_macs_per_peer.or(match self.encap {
+            Encap::Raw => Some(RAW_MACS_PER_PEER),
+            Encap::Vxlan => None,
+        })
     }
 }
 
@@ -99,6 +116,40 @@ fn default_max_peers() -> usize {
 }
 fn default_idle() -> Duration {
     Duration::from_secs(300)
+}
+
+/// Read `["10.0.0.0/8", "fd00::/8", "192.0.2.7"]`, saying what is wrong with a bad entry.
+fn cidr_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    let texts = Vec::<String>::deserialize(d)?;
+    texts
+        .iter()
+        .map(|t| parse_cidr(t).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+/// A network in CIDR notation, or a single address (a /32 or /128).
+pub fn parse_cidr(text: &str) -> Result<IpNet, String> {
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text, None),
+    };
+    let ip: std::net::IpAddr = addr
+        .parse()
+        .map_err(|_| format!("{text:?}: {addr:?} is not an IPv4 or IPv6 address"))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len = match prefix {
+        None => max,
+        Some(p) => p
+            .parse::<u8>()
+            .map_err(|_| format!("{text:?}: the prefix length {p:?} is not a number"))?,
+    };
+    if len > max {
+        return Err(format!(
+            "{text:?}: a prefix length of {len} exceeds {max}, the most an IPv{} address has",
+            if ip.is_ipv4() { 4 } else { 6 }
+        ));
+    }
+    IpNet::new(ip, len).map_err(|e| format!("{text:?}: {e}"))
 }
 
 /// Private (RFC 1918), loopback and unique-local (RFC 4193) networks: the
@@ -137,21 +188,55 @@ pub struct PeerUrl {
     pub remote: String,
 }
 
+/// `vxlan://REST` or `raw://REST`: the encapsulation and the rest.
+fn split_scheme(s: &str) -> Result<(Encap, &str), String> {
+    let (scheme, rest) = s
+        .split_once("://")
+        .ok_or_else(|| format!("{s:?}: expected vxlan://HOST:PORT or raw://HOST:PORT"))?;
+    let encap = match scheme {
+        "vxlan" => Encap::Vxlan,
+        "raw" => Encap::Raw,
+        other => {
+            return Err(format!(
+                "{s:?}: unknown encapsulation {other:?} (vxlan or raw)"
+            ))
+        }
+    };
+    Ok((encap, rest))
+}
+
+/// A listener from the command line: `vxlan://ADDR[:PORT]` or
+/// `raw://ADDR[:PORT]` (ports 4789 and 4800 unless given), admitting the
+/// default `allow` networks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenUrl(pub ListenerConfig);
+
+impl FromStr for ListenUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (encap, rest) = split_scheme(s)?;
+        let default_port = match encap {
+            Encap::Vxlan => VXLAN_PORT,
+            Encap::Raw => RAW_PORT,
+        };
+        let bind = match rest.parse::<SocketAddr>() {
+            Ok(addr) => addr,
+            Err(_) => {
+                let ip = rest.trim_start_matches('[').trim_end_matches(']');
+                let ip: std::net::IpAddr = ip.parse().map_err(|_| {
+                    format!("{s:?}: expected an IP address to bind, with an optional port")
+                })?;
+                SocketAddr::new(ip, default_port)
+            }
+        };
+        Ok(ListenUrl(ListenerConfig::new(bind, encap)))
+    }
+}
+
 impl FromStr for PeerUrl {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (scheme, rest) = s
-            .split_once("://")
-            .ok_or_else(|| format!("{s:?}: expected vxlan://HOST:PORT or raw://HOST:PORT"))?;
-        let encap = match scheme {
-            "vxlan" => Encap::Vxlan,
-            "raw" => Encap::Raw,
-            other => {
-                return Err(format!(
-                    "{s:?}: unknown encapsulation {other:?} (vxlan or raw)"
-                ))
-            }
-        };
+        let (encap, rest) = split_scheme(s)?;
         let remote = if rest
             .rsplit_once(':')
             .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
@@ -208,6 +293,34 @@ mod tests {
         assert!("raw://10.0.0.1".parse::<PeerUrl>().is_err());
         assert!("gre://10.0.0.1:1".parse::<PeerUrl>().is_err());
         assert!("10.0.0.1:1".parse::<PeerUrl>().is_err());
+    }
+
+    #[test]
+    fn cidrs_say_what_is_wrong() {
+        assert_eq!(parse_cidr("10.0.0.0/8").unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(parse_cidr("fd00::1").unwrap().to_string(), "fd00::1/128");
+        let too_long = parse_cidr("10.0.0.0/33").unwrap_err();
+        assert!(too_long.contains("33 exceeds 32"), "{too_long}");
+        assert!(parse_cidr("10.0.0/8")
+            .unwrap_err()
+            .contains("not an IPv4 or IPv6 address"));
+        assert!(parse_cidr("::/x").unwrap_err().contains("not a number"));
+    }
+
+    #[test]
+    fn listen_urls_take_an_address_and_default_the_port() {
+        let l: ListenUrl = "vxlan://0.0.0.0".parse().unwrap();
+        assert_eq!(
+            (l.0.bind, l.0.encap),
+            ("0.0.0.0:4789".parse().unwrap(), Encap::Vxlan)
+        );
+        let l: ListenUrl = "raw://[::1]".parse().unwrap();
+        assert_eq!(l.0.bind, "[::1]:4800".parse().unwrap());
+        let l: ListenUrl = "raw://127.0.0.1:5555".parse().unwrap();
+        assert_eq!(l.0.bind, "127.0.0.1:5555".parse().unwrap());
+        assert_eq!(l.0.allow, default_allow());
+        assert!("vxlan://hub.example".parse::<ListenUrl>().is_err());
+        assert!("udp://0.0.0.0:1".parse::<ListenUrl>().is_err());
     }
 
     #[test]

@@ -11,6 +11,9 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
+/// One datagram in this many has its inner UDP/TCP checksum verified.
+pub const INNER_CHECKSUM_SAMPLE: u64 = 16;
+
 /// How a peer is recognised: VXLAN by source IP (the kernel varies the
 /// source port per flow), raw by source address and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,6 +84,13 @@ pub struct ListenerCounters {
     pub drop_peer_limit: u64,
     /// Cut short by the kernel (larger than 64 KiB).
     pub drop_truncated: u64,
+    /// Inner frames whose UDP/TCP checksum was checked (one datagram in
+    /// [`INNER_CHECKSUM_SAMPLE`], when it carries one).
+    pub inner_csum_checked: u64,
+    /// Of those, the ones whose checksum is wrong: the sender left it to an
+    /// offload that never ran (a kernel vxlan device over veth without
+    /// `ethtool -K tx off`), and receivers will drop them. Forwarded anyway.
+    pub inner_csum_bad: u64,
     /// Dynamic peers admitted.
     pub peers_admitted: u64,
     /// Dynamic peers expired.
@@ -209,6 +219,12 @@ impl Listener {
             }
             Encap::Raw => datagram,
         };
+        if self.counters.rx_datagrams % INNER_CHECKSUM_SAMPLE == 1 {
+            if let Some(ok) = crate::packet::checksum::l4_checksum_ok(frame) {
+                self.counters.inner_csum_checked += 1;
+                self.counters.inner_csum_bad += u64::from(!ok);
+            }
+        }
         let key = self.key_for(src);
         if let Some(port) = self.by_key.get(&key) {
             return Ingress::Known { port: *port, frame };

@@ -9,5 +9,5 @@ pub mod config;
 pub mod listener;
 pub mod vxlan;
 
-pub use config::{Encap, ListenerConfig, PeerConfig, PeerUrl};
+pub use config::{Encap, ListenUrl, ListenerConfig, PeerConfig, PeerUrl};
 pub use listener::{Ingress, Listener, ListenerCounters, ListenerDrop, PeerKey, PeerView};

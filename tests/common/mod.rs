@@ -21,14 +21,48 @@ pub fn can_run(test: &str) -> bool {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     let tun = Path::new("/dev/net/tun").exists();
-    let ip = Command::new("ip").arg("-V").output().is_ok();
-    if root && tun && ip {
-        return true;
+    if !root || !tun {
+        skip(
+            test,
+            &format!("needs root and /dev/net/tun (root={root}, tun={tun})"),
+        );
+        return false;
     }
-    eprintln!(
-        "SKIPPED {test}: needs root, /dev/net/tun and iproute2 (root={root}, tun={tun}, ip={ip})"
+    // As root the test is meant to run: a missing tool is a failure that
+    // names the package to install, never a silent skip.
+    let missing: Vec<&str> = TOOLS
+        .iter()
+        .filter(|(tool, _)| !on_path(tool))
+        .map(|(_, package)| *package)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{test}: missing tools; install: apt-get install {} (or run .ci/test, which does)",
+        missing.join(" ")
     );
-    false
+    true
+}
+
+/// The tools the namespace tests run, and the Debian package of each.
+const TOOLS: [(&str, &str); 6] = [
+    ("ip", "iproute2"),
+    ("ping", "iputils-ping"),
+    ("tcpdump", "tcpdump"),
+    ("ethtool", "ethtool"),
+    ("python3", "python3"),
+    ("sysctl", "procps"),
+];
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
+}
+
+/// Say that `test` is skipped and why, on the real stderr: the test
+/// harness captures `eprintln!`, and a skip must be seen.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
 /// Run a command; panic with its output if it fails.

@@ -127,6 +127,8 @@ pub(crate) struct GroupEntry {
     pub(crate) ports: BTreeMap<PortId, PortGroup>,
     /// The earliest deadline of its ports, as indexed in `deadlines`.
     deadline: Option<Instant>,
+    /// Copies of the group's data not sent to ports without a member (pruned), while registered.
+    pub(crate) pruned: u64,
 }
 
 /// The membership table of the whole switch.
@@ -150,6 +152,13 @@ impl MembershipTable {
             deadlines: BTreeSet::new(),
             max_groups,
             max_sources,
+        }
+    }
+
+    /// Count `n` copies of (`vlan`, `group`) data that snooping spared ports.
+    pub(crate) fn count_pruned(&mut self, vlan: u16, group: IpAddr, n: u64) {
+        if let Some(entry) = self.groups.get_mut(&(vlan, group)) {
+            entry.pruned += n;
         }
     }
 
@@ -402,7 +411,12 @@ impl MembershipTable {
                 });
             }
             if !ports.is_empty() {
-                groups.push(GroupState { vlan, group, ports });
+                groups.push(GroupState {
+                    vlan,
+                    group,
+                    ports,
+                    pruned_copies: entry.pruned,
+                });
             }
         }
         groups
