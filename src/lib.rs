@@ -25,3 +25,12 @@ pub mod show;
 pub mod switch;
 pub mod time;
 pub mod tunnel;
+
+/// `skip_serializing_if` for counters that are new to a view: they appear
+/// once they count something, so existing state files keep their shape.
+pub(crate) fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[cfg(test)]
+pub(crate) mod testing;

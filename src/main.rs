@@ -58,23 +58,7 @@ fn run(cli: Cli) -> Result<()> {
         .init();
     match cli.command {
         run @ Command::Run { .. } => cli::run::run(run),
-        Command::Replay {
-            config,
-            inputs,
-            tunnel_inputs,
-            out,
-            until,
-            state_at,
-            skip_bad_records,
-        } => cli::replay::run(cli::replay::ReplayArgs {
-            config,
-            inputs,
-            tunnel_inputs,
-            out,
-            until,
-            state_at,
-            skip_bad_records,
-        }),
+        Command::Replay(args) => cli::replay::run(args),
         Command::CheckConfig { file } => {
             let cfg = overcast::config::Config::load(&file)?;
             print!("{}", cli::check::describe(&cfg));

@@ -16,12 +16,7 @@ fn rx_total(oc: &Overcast) -> u64 {
 }
 
 fn peer_names(oc: &Overcast) -> Vec<String> {
-    oc.show("peers")
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap_or_default().to_string())
-        .collect()
+    names(&oc.show("peers"))
 }
 
 #[test]

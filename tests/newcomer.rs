@@ -9,12 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn listener_names(oc: &Overcast) -> Vec<String> {
-    oc.show("state")["listeners"]
-        .as_array()
-        .expect("listeners")
-        .iter()
-        .map(|l| l["name"].as_str().unwrap_or_default().to_string())
-        .collect()
+    names(&oc.show("state")["listeners"])
 }
 
 #[test]

@@ -80,38 +80,7 @@ pub enum Command {
     /// Replay pcap/pcapng files through the switch on a virtual clock and
     /// write what it sends out of each port (DIR/<port>.pcap) and its state
     /// (DIR/state.json). Virtual time 0 is the earliest record's timestamp.
-    Replay {
-        /// TOML configuration file (switch settings; its TAP ports exist as silent ports).
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        /// Feed FILE (pcap or pcapng, Ethernet) into port PORT. Repeatable;
-        /// inputs are merged by timestamp, ties in --in order.
-        #[arg(
-            long = "in",
-            value_name = "PORT=FILE",
-            required_unless_present = "tunnel_inputs"
-        )]
-        inputs: Vec<InputSpec>,
-        /// Feed the UDP datagrams of FILE (an underlay capture, pcap or pcapng,
-        /// Ethernet) to listener LISTENER of the config: peers are admitted,
-        /// expire and are refused as live. Repeatable; ties after every --in.
-        #[arg(long = "in-tunnel", value_name = "LISTENER=FILE")]
-        tunnel_inputs: Vec<InputSpec>,
-        /// Output directory (created if missing).
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Keep the clock running up to this virtual time (e.g. 400s), firing
-        /// timers; frames stamped later are not fed.
-        #[arg(long, value_parser = humantime::parse_duration)]
-        until: Option<Duration>,
-        /// Also write DIR/state-<ms>.json at this virtual time. Repeatable.
-        #[arg(long = "state-at", value_name = "T", value_parser = humantime::parse_duration)]
-        state_at: Vec<Duration>,
-        /// Count and skip bad records (a truncated file's tail, a corrupt
-        /// block) instead of failing.
-        #[arg(long)]
-        skip_bad_records: bool,
-    },
+    Replay(ReplayArgs),
     /// Validate a config file and print what it would build.
     CheckConfig {
         /// The file.
@@ -272,4 +241,39 @@ impl Target {
         overcast::driver::control::resolve(self.control.as_deref(), self.name.as_deref())
             .map_err(anyhow::Error::msg)
     }
+}
+
+/// What `overcast replay` takes.
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// TOML configuration file (switch settings; its TAP ports exist as silent ports).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Feed FILE (pcap or pcapng, Ethernet) into port PORT. Repeatable;
+    /// inputs are merged by timestamp, ties in --in order.
+    #[arg(
+        long = "in",
+        value_name = "PORT=FILE",
+        required_unless_present = "tunnel_inputs"
+    )]
+    pub inputs: Vec<InputSpec>,
+    /// Feed the UDP datagrams of FILE (an underlay capture, pcap or pcapng,
+    /// Ethernet) to listener LISTENER of the config: peers are admitted,
+    /// expire and are refused as live. Repeatable; ties after every --in.
+    #[arg(long = "in-tunnel", value_name = "LISTENER=FILE")]
+    pub tunnel_inputs: Vec<InputSpec>,
+    /// Output directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Keep the clock running up to this virtual time (e.g. 400s), firing
+    /// timers; frames stamped later are not fed.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub until: Option<Duration>,
+    /// Also write DIR/state-<ms>.json at this virtual time. Repeatable.
+    #[arg(long = "state-at", value_name = "T", value_parser = humantime::parse_duration)]
+    pub state_at: Vec<Duration>,
+    /// Count and skip bad records (a truncated file's tail, a corrupt
+    /// block) instead of failing.
+    #[arg(long)]
+    pub skip_bad_records: bool,
 }

@@ -1,21 +1,10 @@
 //! `overcast replay`: captures through the switch on a virtual clock.
 
+use super::args::ReplayArgs;
 use anyhow::Result;
 use overcast::config::Config;
 use overcast::replay::{self, InputKind, InputSpec, ReplayOptions};
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// What `overcast replay` was given.
-pub struct ReplayArgs {
-    pub config: Option<PathBuf>,
-    pub inputs: Vec<InputSpec>,
-    pub tunnel_inputs: Vec<InputSpec>,
-    pub out: PathBuf,
-    pub until: Option<Duration>,
-    pub state_at: Vec<Duration>,
-    pub skip_bad_records: bool,
-}
 
 /// Replay, then summarise what happened on stdout.
 pub fn run(args: ReplayArgs) -> Result<()> {

@@ -26,15 +26,16 @@ pub enum Reason {
     Static,
 }
 
-/// One (VLAN, group, port) and why the port gets the group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Why {
+/// One (VLAN, group, port) and why the port gets the group. `P` is how the
+/// port is named: its id here, its name in `show mdb` (`switch::MdbRow`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Why<P = PortId> {
     /// VLAN (0 = untagged).
     pub vlan: u16,
     /// The group.
     pub group: IpAddr,
     /// The port.
-    pub port: PortId,
+    pub port: P,
     /// Why.
     pub reason: Reason,
     /// INCLUDE / EXCLUDE (members only).
@@ -45,6 +46,22 @@ pub struct Why {
     pub timer_ms: Option<u64>,
     /// Source records with their timers (members only).
     pub sources: Vec<SourceState>,
+}
+
+impl<P> Why<P> {
+    /// The same row with the port named otherwise.
+    pub fn with_port<Q>(self, port: Q) -> Why<Q> {
+        Why {
+            vlan: self.vlan,
+            group: self.group,
+            port,
+            reason: self.reason,
+            filter_mode: self.filter_mode,
+            compat: self.compat,
+            timer_ms: self.timer_ms,
+            sources: self.sources,
+        }
+    }
 }
 
 impl Why {

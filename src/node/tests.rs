@@ -2,20 +2,13 @@
 
 use super::*;
 use crate::config::{StaticMdbEntry, TapConfig};
+use crate::testing::frame;
 use crate::tunnel::config::{Encap, PeerConfig};
 use crate::tunnel::vxlan;
 
 const A: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
 const B: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
 const BCAST: [u8; 6] = [0xff; 6];
-
-fn frame(dst: [u8; 6], src: [u8; 6]) -> Vec<u8> {
-    let mut f = dst.to_vec();
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&[0x08, 0x00]);
-    f.extend_from_slice(&[0u8; 46]);
-    f
-}
 
 fn vxlan_datagram(vni: u32, frame: &[u8]) -> Vec<u8> {
     let mut d = vxlan::header(vni).to_vec();
@@ -41,6 +34,15 @@ fn started(cfg: &Config) -> (Node, Vec<NodeEvent>) {
         }
     }
     (node, events)
+}
+
+/// A broadcast from station A inside a VXLAN datagram (VNI 42) from `src`: the peer's port.
+fn vxlan_peer(node: &mut Node, src: &str) -> PortId {
+    let src: SocketAddr = src.parse().unwrap();
+    let d = vxlan_datagram(42, &frame(BCAST, A));
+    node.handle_datagram(Instant::ZERO, TunnelId(0), src, &d, &mut Vec::new())
+        .expect("admitted")
+        .0
 }
 
 fn port(node: &Node, name: &str) -> PortId {
@@ -139,17 +141,7 @@ fn an_idle_peer_expires_from_its_own_tunnel_and_the_egress_map() {
     let mut cfg = Config::default_hub();
     cfg.listeners[0].idle_timeout = Duration::from_secs(5);
     let (mut node, _) = started(&cfg);
-    let src: SocketAddr = "10.0.0.2:40000".parse().unwrap();
-    let mut out = Vec::new();
-    let (peer, _) = node
-        .handle_datagram(
-            Instant::ZERO,
-            TunnelId(0),
-            src,
-            &vxlan_datagram(42, &frame(BCAST, A)),
-            &mut out,
-        )
-        .unwrap();
+    let peer = vxlan_peer(&mut node, "10.0.0.2:40000");
     while node.poll_event().is_some() {}
     let mut now = Instant::ZERO;
     while now < Instant::from_millis(7_000) {
@@ -171,16 +163,7 @@ fn an_idle_peer_expires_from_its_own_tunnel_and_the_egress_map() {
 #[test]
 fn a_dynamic_peer_made_static_keeps_its_name_and_is_not_counted_as_expired() {
     let (mut node, _) = started(&Config::default_hub());
-    let src: SocketAddr = "10.0.0.2:40000".parse().unwrap();
-    let mut out = Vec::new();
-    node.handle_datagram(
-        Instant::ZERO,
-        TunnelId(0),
-        src,
-        &vxlan_datagram(42, &frame(BCAST, A)),
-        &mut out,
-    )
-    .unwrap();
+    vxlan_peer(&mut node, "10.0.0.2:40000");
     let mut cfg = Config::default_hub();
     cfg.peers.push(PeerConfig {
         remote: "10.0.0.2:4789".into(),

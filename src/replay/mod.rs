@@ -112,12 +112,8 @@ pub struct InputStats {
     /// Records stamped earlier than the clock had reached; fed at the current time.
     pub out_of_order_records: u64,
     /// Records of a tunnel input that are not a UDP datagram to its listener's port.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::is_zero")]
     pub not_for_listener: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 impl InputStats {

@@ -7,34 +7,13 @@
 //! fallback: nothing is pruned yet), or as *static* (pinned by an operator).
 
 use super::Switch;
-use crate::igmp::membership::{FilterMode, SourceState};
 use crate::igmp::querier::QuerierState;
-use crate::igmp::repr::Version;
-use crate::igmp::why::Reason;
 use crate::time::Instant;
 use serde::Serialize;
 use std::net::IpAddr;
 
-/// One (group, port) row.
-#[derive(Debug, Clone, Serialize)]
-pub struct MdbRow {
-    /// VLAN (0 = untagged).
-    pub vlan: u16,
-    /// The group.
-    pub group: IpAddr,
-    /// Port name.
-    pub port: String,
-    /// Why the port gets the group.
-    pub reason: Reason,
-    /// INCLUDE / EXCLUDE (members only).
-    pub filter_mode: Option<FilterMode>,
-    /// Oldest host version present (members only).
-    pub compat: Option<Version>,
-    /// Group timer in milliseconds (EXCLUDE members only).
-    pub timer_ms: Option<u64>,
-    /// Source records with their timers (members only).
-    pub sources: Vec<SourceState>,
-}
+/// One (group, port) row: the snooper's [`crate::igmp::why::Why`] with the port named.
+pub type MdbRow = crate::igmp::why::Why<String>;
 
 /// A router port row.
 #[derive(Debug, Clone, Serialize)]
@@ -84,15 +63,9 @@ impl Switch {
             .snooper
             .why(now)
             .into_iter()
-            .map(|w| MdbRow {
-                vlan: w.vlan,
-                group: w.group,
-                port: name(w.port),
-                reason: w.reason,
-                filter_mode: w.filter_mode,
-                compat: w.compat,
-                timer_ms: w.timer_ms,
-                sources: w.sources,
+            .map(|w| {
+                let port = name(w.port);
+                w.with_port(port)
             })
             .collect();
         groups.sort_by(|a, b| (a.vlan, a.group, &a.port).cmp(&(b.vlan, b.group, &b.port)));

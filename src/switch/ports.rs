@@ -64,12 +64,8 @@ pub struct PortCounters {
     /// Multicast data frames this port was spared: snooping found no member
     /// (nor router, nor pin) behind it, where a switch without snooping
     /// would have flooded them here.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::is_zero")]
     pub mcast_pruned: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 /// A port in the table.

@@ -1,19 +1,12 @@
 //! Core forwarding tests on a virtual clock.
 
 use super::*;
+use crate::testing::frame;
 
 const A: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
 const B: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
 const C: [u8; 6] = [2, 0, 0, 0, 0, 0xc];
 const BCAST: [u8; 6] = [0xff; 6];
-
-fn frame(dst: [u8; 6], src: [u8; 6]) -> Vec<u8> {
-    let mut f = dst.to_vec();
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&[0x08, 0x00]);
-    f.extend_from_slice(&[0u8; 46]);
-    f
-}
 
 fn switch_with(n: usize) -> (Switch, Vec<PortId>) {
     let mut sw = Switch::new(SwitchConfig::default());

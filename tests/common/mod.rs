@@ -65,6 +65,17 @@ pub fn skip(test: &str, why: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
+/// The `name` of every element of a JSON array (a `show` view's rows).
+pub fn names(rows: &serde_json::Value) -> Vec<String> {
+    rows.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| r["name"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Run a command; panic with its output if it fails.
 pub fn run(cmd: &str) -> String {
     let out = sh(cmd);

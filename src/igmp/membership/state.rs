@@ -17,12 +17,8 @@ pub struct GroupState {
     pub ports: Vec<PortGroupState>,
     /// Copies of the group's data that ports without a member were spared
     /// while the group was registered (one per port per datagram).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::is_zero")]
     pub pruned_copies: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 /// One port's state for a group.
