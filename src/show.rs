@@ -67,6 +67,35 @@ pub fn fdb(data: &Value) -> String {
     table(&["MAC", "PORT", "VLAN", "AGE"], &rows)
 }
 
+/// `show vlans`: each port's 802.1Q mode.
+pub fn vlans(data: &Value) -> String {
+    let list = |v: &Value| {
+        let ids: Vec<String> = arr(v).iter().map(s).collect();
+        if ids.is_empty() {
+            "-".to_string()
+        } else {
+            ids.join(",")
+        }
+    };
+    let rows: Vec<Vec<String>> = arr(data)
+        .iter()
+        .map(|p| {
+            vec![
+                s(&p["port"]),
+                s(&p["mode"]),
+                s(&p["pvid"]),
+                if p["mode"] == "transparent" {
+                    "all".into()
+                } else {
+                    list(&p["vlans"])
+                },
+                list(&p["tagged"]),
+            ]
+        })
+        .collect();
+    table(&["PORT", "MODE", "PVID", "VLANS", "TAGGED"], &rows)
+}
+
 /// `show ports`.
 pub fn ports(data: &Value) -> String {
     let rows: Vec<Vec<String>> = arr(data)

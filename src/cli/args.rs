@@ -89,7 +89,7 @@ pub enum Command {
     /// Show state of a running switch.
     Show {
         /// What to show.
-        #[arg(value_parser = ["ports", "fdb", "mdb", "querier", "peers", "counters", "state"])]
+        #[arg(value_parser = ["ports", "fdb", "mdb", "querier", "peers", "counters", "state", "vlans"])]
         what: String,
         /// Print JSON instead of a table.
         #[arg(long)]

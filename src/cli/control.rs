@@ -19,6 +19,7 @@ pub fn show(what: &str, json: bool, stats: bool, target: &Target) -> Result<()> 
         "mdb" if stats => overcast::show::mdb_stats(&data),
         "mdb" => overcast::show::mdb(&data),
         "querier" => overcast::show::querier(&data),
+        "vlans" => overcast::show::vlans(&data),
         _ => serde_json::to_string_pretty(&data)? + "\n",
     };
     print!("{text}");

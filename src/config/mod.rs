@@ -91,6 +91,73 @@ pub struct TapConfig {
     /// MTU to set on the device when it is opened (edge mode sets one that fits the tunnel).
     #[serde(default)]
     pub mtu: Option<u32>,
+    /// 802.1Q mode (`access`, `trunk`, `native-untagged`, `native-tagged`);
+    /// absent: the port is transparent to tags, as before VLAN modes.
+    #[serde(default)]
+    pub vlan_mode: Option<VlanModeName>,
+    /// `access`: the port's VLAN.
+    #[serde(default)]
+    pub vlan: Option<u16>,
+    /// Trunks: the VLANs carried tagged, as ids and `"100-199"` ranges.
+    #[serde(default)]
+    pub vlans: Vec<VlanItem>,
+    /// Trunks: the VLAN of untagged frames (leaves untagged unless `native-tagged`).
+    #[serde(default)]
+    pub native_vlan: Option<u16>,
+}
+
+/// The `vlan_mode` names, as Open vSwitch spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VlanModeName {
+    /// One VLAN, untagged.
+    Access,
+    /// Tagged VLANs; with `native_vlan`, untagged frames are that VLAN and leave untagged.
+    Trunk,
+    /// A trunk whose native VLAN leaves untagged (`native_vlan` required).
+    NativeUntagged,
+    /// A trunk whose native VLAN leaves tagged too (`native_vlan` required).
+    NativeTagged,
+    /// 802.1ad QinQ: refused by validation, not built.
+    Dot1qTunnel,
+}
+
+/// One entry of a trunk's `vlans`: an id or a `"first-last"` range.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum VlanItem {
+    /// One VLAN id.
+    Id(u16),
+    /// `"first-last"`, both included.
+    Range(String),
+}
+
+impl VlanItem {
+    /// The ids, or why the entry is not a VLAN list.
+    pub fn ids(&self) -> Result<std::ops::RangeInclusive<u16>, String> {
+        let valid = |v: u16| (1..=crate::switch::vlan::MAX_VID).contains(&v);
+        let (a, b) = match self {
+            VlanItem::Id(v) => (*v, *v),
+            VlanItem::Range(text) => {
+                let (a, b) = text
+                    .split_once('-')
+                    .ok_or_else(|| format!("{text:?}: expected an id or \"first-last\""))?;
+                let parse = |t: &str| {
+                    t.trim()
+                        .parse::<u16>()
+                        .map_err(|_| format!("{text:?}: {t:?} is not a VLAN id"))
+                };
+                (parse(a)?, parse(b)?)
+            }
+        };
+        if !valid(a) || !valid(b) {
+            return Err(format!("{self:?}: VLAN ids are 1 to 4094"));
+        }
+        if a > b {
+            return Err(format!("{self:?}: the range is backwards"));
+        }
+        Ok(a..=b)
+    }
 }
 
 fn yes() -> bool {
@@ -105,6 +172,34 @@ impl TapConfig {
             multicast: PortSnoopConfig::default(),
             offload: true,
             mtu: None,
+            vlan_mode: None,
+            vlan: None,
+            vlans: Vec::new(),
+            native_vlan: None,
+        }
+    }
+
+    /// The core's VLAN mode for this port (after [`Config::validate`]).
+    pub fn vlan_mode(&self) -> crate::switch::VlanMode {
+        use crate::switch::{VlanMode, VlanSet};
+        let trunk = |native_tagged: bool| {
+            let mut allowed = VlanSet::default();
+            for ids in self.vlans.iter().filter_map(|item| item.ids().ok()) {
+                for v in ids {
+                    allowed.insert(v);
+                }
+            }
+            VlanMode::Trunk {
+                allowed: Box::new(allowed),
+                native: self.native_vlan,
+                native_tagged,
+            }
+        };
+        match self.vlan_mode {
+            None | Some(VlanModeName::Dot1qTunnel) => VlanMode::Transparent,
+            Some(VlanModeName::Access) => VlanMode::Access(self.vlan.unwrap_or(1)),
+            Some(VlanModeName::Trunk) | Some(VlanModeName::NativeUntagged) => trunk(false),
+            Some(VlanModeName::NativeTagged) => trunk(true),
         }
     }
 }
@@ -333,6 +428,37 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("fdb.max_entries"), "{err}");
+    }
+
+    #[test]
+    fn vlan_modes_parse_and_bad_ones_name_the_field() {
+        let cfg = parse(
+            "[[tap]]\nname = \"a\"\nvlan_mode = \"access\"\nvlan = 10\n\
+             [[tap]]\nname = \"t\"\nvlan_mode = \"trunk\"\nvlans = [10, \"100-102\"]\nnative_vlan = 1\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.taps[0].vlan_mode(), crate::switch::VlanMode::Access(10));
+        assert_eq!(cfg.taps[1].vlan_mode().vlans(), vec![1, 10, 100, 101, 102]);
+        for (text, field) in [
+            ("vlan_mode = \"access\"\n", "tap[0].vlan"),
+            ("vlan_mode = \"access\"\nvlan = 4095\n", "tap[0].vlan"),
+            ("vlan = 10\n", "tap[0].vlan"),
+            (
+                "vlan_mode = \"trunk\"\nvlans = [\"20-10\"]\n",
+                "tap[0].vlans[0]",
+            ),
+            ("vlan_mode = \"trunk\"\n", "tap[0].vlans"),
+            (
+                "vlan_mode = \"native-tagged\"\nvlans = [10]\n",
+                "tap[0].native_vlan",
+            ),
+            ("vlan_mode = \"dot1q-tunnel\"\n", "tap[0].vlan_mode"),
+        ] {
+            let err = parse(&format!("[[tap]]\nname = \"a\"\n{text}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("`{field}`")), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! sections. Each section has its own check; each failure names the field
 //! (a dotted path such as `tap[1].name`) and the reason.
 
-use super::{Config, StaticFdbEntry, StaticMdbEntry, TapConfig, MAX_WORKERS};
+use super::{Config, StaticFdbEntry, StaticMdbEntry, TapConfig, VlanModeName, MAX_WORKERS};
+use crate::switch::vlan::MAX_VID;
 use crate::tunnel::config::{Encap, ListenerConfig, PeerConfig};
 use std::collections::HashSet;
 
@@ -13,8 +14,6 @@ pub type Invalid = (String, String);
 const MAX_IFNAME: usize = 15;
 /// Smallest capture file limit: one maximal TAP frame fits.
 const MIN_CAPTURE_BYTES: u64 = 128 << 10;
-/// The highest 802.1Q VLAN id.
-const MAX_VLAN: u16 = 4094;
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Invalid {
     (field.into(), reason.into())
@@ -90,8 +89,80 @@ fn taps(taps: &[TapConfig]) -> Result<HashSet<&str>, Invalid> {
                 format!("duplicate port name {:?}", tap.name),
             ));
         }
+        vlan_mode(i, tap)?;
     }
     Ok(names)
+}
+
+/// A port's 802.1Q settings agree with its `vlan_mode`.
+fn vlan_mode(i: usize, tap: &TapConfig) -> Result<(), Invalid> {
+    let at = |f: &str| format!("tap[{i}].{f}");
+    let vid_ok = |v: u16| (1..=MAX_VID).contains(&v);
+    for (k, item) in tap.vlans.iter().enumerate() {
+        item.ids()
+            .map_err(|e| invalid(at(&format!("vlans[{k}]")), e))?;
+    }
+    match tap.vlan_mode {
+        None => {
+            let set = [
+                ("vlan", tap.vlan.is_some()),
+                ("vlans", !tap.vlans.is_empty()),
+                ("native_vlan", tap.native_vlan.is_some()),
+            ];
+            if let Some((f, _)) = set.iter().find(|(_, on)| *on) {
+                return Err(invalid(
+                    at(f),
+                    "needs `vlan_mode` (access, trunk, native-untagged or native-tagged)",
+                ));
+            }
+        }
+        Some(VlanModeName::Dot1qTunnel) => {
+            return Err(invalid(
+                at("vlan_mode"),
+                "QinQ (dot1q-tunnel) is not supported yet",
+            ));
+        }
+        Some(VlanModeName::Access) => {
+            match tap.vlan {
+                Some(v) if vid_ok(v) => {}
+                Some(v) => return Err(invalid(at("vlan"), format!("{v}: VLAN ids are 1 to 4094"))),
+                None => return Err(invalid(at("vlan"), "an access port needs its VLAN")),
+            }
+            if !tap.vlans.is_empty() || tap.native_vlan.is_some() {
+                return Err(invalid(
+                    at("vlans"),
+                    "an access port carries one VLAN: use `vlan` only",
+                ));
+            }
+        }
+        Some(mode) => {
+            if tap.vlan.is_some() {
+                return Err(invalid(
+                    at("vlan"),
+                    "a trunk takes `vlans` and `native_vlan`, not `vlan`",
+                ));
+            }
+            match tap.native_vlan {
+                Some(v) if !vid_ok(v) => {
+                    return Err(invalid(
+                        at("native_vlan"),
+                        format!("{v}: VLAN ids are 1 to 4094"),
+                    ))
+                }
+                None if mode != VlanModeName::Trunk => {
+                    return Err(invalid(
+                        at("native_vlan"),
+                        "a native-untagged or native-tagged trunk needs its native VLAN",
+                    ))
+                }
+                _ => {}
+            }
+            if tap.vlans.is_empty() && tap.native_vlan.is_none() {
+                return Err(invalid(at("vlans"), "a trunk needs at least one VLAN"));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn listeners(listeners: &[ListenerConfig]) -> Result<(), Invalid> {
@@ -207,7 +278,7 @@ fn pinned_entry(
             format!("no TAP port named {port:?}"),
         ));
     }
-    if vlan > MAX_VLAN {
+    if vlan > MAX_VID {
         return Err(invalid(
             format!("{section}[{i}].vlan"),
             format!("{vlan} is not a VLAN id"),

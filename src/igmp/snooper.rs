@@ -470,6 +470,14 @@ impl Snooper {
         self.routers.flush(port);
     }
 
+    /// A port is a member of `vlan`: run its queriers from now on (a VLAN's
+    /// queriers otherwise start when its first IGMP/MLD message is seen).
+    pub fn add_vlan(&mut self, vlan: u16, now: Instant) {
+        if self.cfg.enabled {
+            self.ensure_vlan(vlan, now);
+        }
+    }
+
     /// Create the queriers of `vlan` (both families) if they do not exist.
     fn ensure_vlan(&mut self, vlan: u16, now: Instant) {
         for family in [Family::V4, Family::V6] {

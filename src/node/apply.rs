@@ -132,6 +132,7 @@ impl Node {
             };
             self.switch
                 .set_port_options(slot.port, None, cfg.multicast.clone());
+            self.switch.set_port_vlan(slot.port, cfg.vlan_mode(), now);
             if (slot.cfg.offload, slot.cfg.mtu) != (cfg.offload, cfg.mtu) {
                 self.events.push_back(NodeEvent::UpdateTap {
                     tap: id,
@@ -145,6 +146,7 @@ impl Node {
         for (id, cfg) in plan.open_taps {
             let mut port_cfg = PortConfig::new(cfg.name.clone(), PortKind::Tap);
             port_cfg.snoop = cfg.multicast.clone();
+            port_cfg.vlan = cfg.vlan_mode();
             let port = self.switch.add_port(port_cfg, now)?;
             // Down until the driver has the device open.
             self.switch.set_port_up(port, false, now);

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
-    /// A state view: `state`, `ports`, `fdb`, `mdb`, `querier`, `peers`, `counters`.
+    /// A state view: `state`, `ports`, `fdb`, `mdb`, `querier`, `peers`, `counters`, `vlans`.
     Show {
         /// Which view.
         what: String,
@@ -167,6 +167,7 @@ impl Node {
             "peers" => Response::ok(self.peers(now)),
             "mdb" => Response::ok(self.switch.mdb(now)),
             "querier" => Response::ok(self.switch.mdb(now).queriers),
+            "vlans" => Response::ok(self.switch.vlan_rows()),
             other => Response::err(format!("unknown view {other:?}")),
         }
     }

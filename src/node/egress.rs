@@ -5,7 +5,9 @@
 //! the driver keeps the device or socket under the same index, so a send
 //! needs no table lookup beyond an index and no lock.
 
+use crate::packet::ethernet::retag_into;
 use crate::port::PortId;
+use crate::switch::Retag;
 use crate::tunnel::vxlan;
 use std::net::SocketAddr;
 
@@ -79,11 +81,28 @@ pub enum Egress {
     Local,
 }
 
-/// One egress of a decision: the port (for counters) and how to reach it.
+/// One egress of a decision: the port (for counters), how to reach it, and
+/// what its VLAN mode asks of the frame's 802.1Q tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dest {
     /// The switch port.
     pub port: PortId,
     /// Its device.
     pub to: Egress,
+    /// Keep the frame as it came, strip its tag, or tag it.
+    pub retag: Retag,
+}
+
+impl Dest {
+    /// The frame as it must leave through this destination: `frame` itself,
+    /// or its re-tagged copy in `buf` (`None` if it is too short to re-tag).
+    pub fn frame<'a>(&self, frame: &'a [u8], buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+        let tag = match self.retag {
+            Retag::Keep => return Some(frame),
+            Retag::Untag => None,
+            Retag::Tag(vid) => Some(vid),
+        };
+        retag_into(frame, tag, buf)?;
+        Some(buf)
+    }
 }

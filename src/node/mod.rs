@@ -34,7 +34,9 @@ pub use views::{ListenerRow, NodeState, PeerRow};
 use crate::config::{Config, TapConfig};
 use crate::packet::ethernet::MacAddr;
 use crate::port::PortId;
-use crate::switch::{DropReason, Event, PortConfig, PortKind, Switch, SwitchConfig, TxFailure};
+use crate::switch::{
+    DropReason, Event, PortConfig, PortKind, Retag, Switch, SwitchConfig, TxFailure,
+};
 use crate::time::Instant;
 use crate::tunnel::{Ingress, Listener, ListenerConfig, ListenerDrop, PeerKey};
 use std::collections::VecDeque;
@@ -279,8 +281,16 @@ impl Node {
         out: &mut Vec<Dest>,
     ) {
         out.clear();
-        let ports = self.switch.handle_frame(ingress, frame, now);
-        resolve(&self.egress, &self.tunnels, ports, out, &mut self.orphans);
+        self.switch.handle_frame(ingress, frame, now);
+        let sw = &self.switch;
+        resolve(
+            &self.egress,
+            &self.tunnels,
+            sw.last_egress(),
+            |p| sw.retag_for(p),
+            out,
+            &mut self.orphans,
+        );
         self.count_orphans();
     }
 
@@ -386,10 +396,12 @@ impl Node {
         loop {
             out.clear();
             let tx = self.switch.poll_transmit()?;
+            let sw = &self.switch;
             resolve(
                 &self.egress,
                 &self.tunnels,
                 &tx.ports,
+                |p| sw.retag_own(p, tx.vlan),
                 out,
                 &mut self.orphans,
             );
@@ -431,39 +443,43 @@ impl Node {
     }
 }
 
-/// Map the core's egress ports to devices; ports with none go to `orphans`.
+/// Map the core's egress ports to devices and their re-tagging; ports with
+/// no device go to `orphans`.
 fn resolve(
     egress: &[Option<Slot>],
     tunnels: &[Option<Tunnel>],
     ports: &[PortId],
+    retag: impl Fn(PortId) -> Retag,
     out: &mut Vec<Dest>,
     orphans: &mut Vec<PortId>,
 ) {
     for &port in ports {
-        match egress.get(port.index()).copied().flatten() {
+        let to = match egress.get(port.index()).copied().flatten() {
             Some(Slot::Peer { tunnel, remote }) => {
                 match tunnels.get(tunnel.index()).and_then(Option::as_ref) {
-                    Some(t) => out.push(Dest {
-                        port,
-                        to: Egress::Peer {
-                            tunnel,
-                            remote,
-                            header: t.header,
-                        },
-                    }),
-                    None => orphans.push(port),
+                    Some(t) => Egress::Peer {
+                        tunnel,
+                        remote,
+                        header: t.header,
+                    },
+                    None => {
+                        orphans.push(port);
+                        continue;
+                    }
                 }
             }
-            Some(Slot::Tap(tap)) => out.push(Dest {
-                port,
-                to: Egress::Tap(tap),
-            }),
-            Some(Slot::Local) => out.push(Dest {
-                port,
-                to: Egress::Local,
-            }),
-            None => orphans.push(port),
-        }
+            Some(Slot::Tap(tap)) => Egress::Tap(tap),
+            Some(Slot::Local) => Egress::Local,
+            None => {
+                orphans.push(port);
+                continue;
+            }
+        };
+        out.push(Dest {
+            port,
+            to,
+            retag: retag(port),
+        });
     }
 }
 

@@ -83,6 +83,7 @@ fn a_datagram_admits_its_peer_and_egress_resolves_to_devices() {
         vec![Dest {
             port: port(&node, "t0"),
             to: Egress::Tap(TapId(0)),
+            retag: Retag::Keep,
         }]
     );
     assert_eq!(
@@ -103,6 +104,7 @@ fn a_datagram_admits_its_peer_and_egress_resolves_to_devices() {
                 remote: "10.0.0.2:4789".parse().unwrap(),
                 header: EncapHeader::vxlan(42),
             },
+            retag: Retag::Keep,
         }]
     );
 }

@@ -181,6 +181,12 @@ impl<'a> EthernetFrame<'a> {
         self.vlan
     }
 
+    /// The outer 802.1Q tag's VID if the frame has one (`Some(0)` for a
+    /// priority tag), `None` if it is untagged.
+    pub fn tag(&self) -> Option<u16> {
+        (self.payload_offset > HEADER_LEN).then_some(self.vlan)
+    }
+
     /// Ethertype of the payload, after the VLAN tags.
     pub fn ethertype(&self) -> u16 {
         self.ethertype
@@ -241,6 +247,43 @@ impl EthernetRepr {
     }
 }
 
+/// Write `frame` into `out` with its outer 802.1Q tag set to `tag`: `None`
+/// strips the tag (if any), `Some(vid)` rewrites the VID of the existing tag
+/// (keeping its priority bits) or inserts one. Returns the change in length
+/// (+4, 0 or -4), which an offload header's offsets must follow, or `None`
+/// for a frame too short to have an Ethernet header (nothing written).
+pub fn retag_into(frame: &[u8], tag: Option<u16>, out: &mut Vec<u8>) -> Option<isize> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    let tagged = eth.tag().is_some();
+    out.clear();
+    out.extend_from_slice(frame.get(..12)?);
+    let rest = if tagged {
+        frame.get(16..)?
+    } else {
+        frame.get(12..)?
+    };
+    let delta = match (tag, tagged) {
+        (None, false) => 0,
+        (None, true) => -(TAG_LEN as isize),
+        (Some(vid), had) => {
+            let pcp = if had {
+                read_u16(frame, 14)? & 0xf000
+            } else {
+                0
+            };
+            out.extend_from_slice(&ETHERTYPE_VLAN.to_be_bytes());
+            out.extend_from_slice(&(pcp | (vid & 0x0fff)).to_be_bytes());
+            if had {
+                0
+            } else {
+                TAG_LEN as isize
+            }
+        }
+    };
+    out.extend_from_slice(rest);
+    Some(delta)
+}
+
 fn read_u16(bytes: &[u8], at: usize) -> Option<u16> {
     let b = bytes.get(at..at + 2)?;
     Some(u16::from_be_bytes([b[0], b[1]]))
@@ -257,6 +300,32 @@ fn mac_at(bytes: &[u8], at: usize) -> [u8; 6] {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn retagging_adds_rewrites_and_strips_the_outer_tag() {
+        let plain = frame([0xff; 6], [2, 0, 0, 0, 0, 1], &[0x08, 0x06, 1, 2, 3]);
+        let mut out = Vec::new();
+        assert_eq!(retag_into(&plain, Some(10), &mut out), Some(4));
+        let tagged = out.clone();
+        let e = EthernetFrame::new_checked(&tagged).unwrap();
+        assert_eq!(
+            (e.tag(), e.ethertype(), e.payload()),
+            (Some(10), ETHERTYPE_ARP, &[1u8, 2, 3][..])
+        );
+        let mut prio = tagged.clone();
+        prio[14] |= 0xa0; // PCP 5
+        assert_eq!(retag_into(&prio, Some(20), &mut out), Some(0));
+        assert_eq!(
+            u16::from_be_bytes([out[14], out[15]]),
+            0xa000 | 20,
+            "priority kept"
+        );
+        assert_eq!(retag_into(&tagged, None, &mut out), Some(-4));
+        assert_eq!(out, plain);
+        assert_eq!(retag_into(&plain, None, &mut out), Some(0));
+        assert_eq!(out, plain);
+        assert_eq!(retag_into(&plain[..10], Some(1), &mut out), None);
+    }
+
     #[test]
     fn a_repr_round_trips_tagged_and_untagged_headers() {
         for vlan in [None, Some(0), Some(10), Some(4094)] {

@@ -72,6 +72,28 @@ impl VnetHdr {
         self.gso_type & !GSO_ECN
     }
 
+    /// The header for the same packet after `delta` bytes were inserted
+    /// (or removed) before its network header (an 802.1Q tag added or
+    /// stripped): the checksum start and header length move with it.
+    pub fn shifted(&self, delta: isize) -> VnetHdr {
+        let shift = |v: u16| {
+            if v == 0 {
+                0
+            } else {
+                u16::try_from(i64::from(v) + delta as i64).unwrap_or(v)
+            }
+        };
+        VnetHdr {
+            hdr_len: shift(self.hdr_len),
+            csum_start: if self.flags & F_NEEDS_CSUM != 0 {
+                shift(self.csum_start)
+            } else {
+                self.csum_start
+            },
+            ..*self
+        }
+    }
+
     /// The frame is complete as it is: no segmentation, no checksum to finish.
     pub fn is_plain(&self) -> bool {
         self.gso() == GSO_NONE && self.flags & F_NEEDS_CSUM == 0
@@ -81,6 +103,29 @@ impl VnetHdr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tag_moves_the_checksum_start_and_header_length() {
+        let h = VnetHdr {
+            flags: F_NEEDS_CSUM,
+            gso_type: GSO_TCPV4,
+            hdr_len: 66,
+            gso_size: 1448,
+            csum_start: 34,
+            csum_offset: 16,
+        };
+        let t = h.shifted(4);
+        assert_eq!(
+            (t.hdr_len, t.csum_start, t.csum_offset, t.gso_size),
+            (70, 38, 16, 1448)
+        );
+        assert_eq!(t.shifted(-4), h);
+        assert_eq!(
+            VnetHdr::default().shifted(4),
+            VnetHdr::default(),
+            "a plain header stays plain"
+        );
+    }
 
     #[test]
     fn round_trips_little_endian() {

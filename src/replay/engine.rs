@@ -30,6 +30,8 @@ pub(super) struct Engine<'a> {
     node: Node,
     /// Destinations of the frame being fed; reused.
     dests: Vec<Dest>,
+    /// A frame re-tagged for a port's VLAN mode; reused.
+    retagged: Vec<u8>,
     outputs: Outputs,
     /// The node's port generation `outputs` was synced at.
     generation: u64,
@@ -95,6 +97,7 @@ impl<'a> Engine<'a> {
             opts,
             node,
             dests: Vec::new(),
+            retagged: Vec::new(),
             generation: node_generation,
             tunnel_of,
             outputs,
@@ -200,9 +203,13 @@ impl<'a> Engine<'a> {
             Some((_, frame)) if !self.dests.is_empty() => {
                 self.stats.frames_forwarded += 1;
                 let wall = self.wall(t);
-                for d in &self.dests {
-                    self.outputs.write(d.port, wall, frame)?;
-                }
+                write_dests(
+                    &mut self.outputs,
+                    &self.dests,
+                    wall,
+                    frame,
+                    &mut self.retagged,
+                )?;
             }
             _ => self.stats.frames_dropped += 1,
         }
@@ -281,9 +288,13 @@ impl<'a> Engine<'a> {
         let wall = self.wall(t);
         while let Some(frame) = self.node.poll_transmit(&mut self.dests) {
             self.stats.frames_originated += 1;
-            for d in &self.dests {
-                self.outputs.write(d.port, wall, &frame)?;
-            }
+            write_dests(
+                &mut self.outputs,
+                &self.dests,
+                wall,
+                &frame,
+                &mut self.retagged,
+            )?;
         }
         while self.node.poll_event().is_some() {}
         Ok(())
@@ -307,4 +318,20 @@ impl<'a> Engine<'a> {
         };
         write_json(path, &file)
     }
+}
+
+/// Write `frame` to each destination's file, in the 802.1Q form its port wants.
+fn write_dests(
+    outputs: &mut Outputs,
+    dests: &[Dest],
+    wall: Duration,
+    frame: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<(), ReplayError> {
+    for d in dests {
+        if let Some(out) = d.frame(frame, buf) {
+            outputs.write(d.port, wall, out)?;
+        }
+    }
+    Ok(())
 }

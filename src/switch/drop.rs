@@ -40,6 +40,9 @@ drop_reasons! {
     MalformedControl => "malformed_control", "IGMP/MLD message that is truncated or inconsistent.";
     InvalidQuerySource => "invalid_query_source", "MLD query from a source that is not link-local.";
     Pruned => "pruned", "Multicast with no receiver behind any other port.";
+    VlanTaggedOnAccess => "vlan_tagged_on_access", "An 802.1Q-tagged frame on an access port.";
+    VlanNotAllowed => "vlan_not_allowed", "A tagged frame whose VLAN the trunk does not carry.";
+    VlanUntaggedOnTrunk => "vlan_untagged_on_trunk", "An untagged frame on a trunk with no native VLAN.";
     TxError => "tx_error", "The egress device or socket refused the frame.";
     TxTooBig => "tx_too_big", "Larger than the egress tunnel can carry.";
     BadOffload => "bad_offload", "An offloaded (GSO or partial-checksum) frame that could not be completed for its egress.";

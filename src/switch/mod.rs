@@ -12,12 +12,14 @@ mod drop;
 mod mdb;
 mod ports;
 mod state;
+pub mod vlan;
 
 pub use crate::igmp::why::Reason;
 pub use drop::{DropCounts, DropReason};
 pub use mdb::{GroupStats, MdbRow, MdbView, RouterRow};
 pub use ports::{PortConfig, PortCounters, PortKind};
 pub use state::{PortView, SwitchState};
+pub use vlan::{Retag, VlanMode, VlanSet};
 
 use crate::fdb::{Fdb, FdbConfig};
 use crate::igmp::config::{PortSnoopConfig, SnoopConfig};
@@ -65,10 +67,12 @@ impl Default for SwitchConfig {
 /// A frame the switch itself originates (a query, say), and where it goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
-    /// The complete Ethernet frame.
+    /// The complete Ethernet frame (tagged with `vlan` unless it is 0).
     pub frame: Vec<u8>,
     /// Egress ports.
     pub ports: Vec<PortId>,
+    /// The VLAN (segment) it belongs to.
+    pub vlan: u16,
 }
 
 /// Port lifecycle news for the driver.
@@ -120,6 +124,8 @@ pub struct Switch {
     mac: MacAddr,
     /// Egress list of the frame being decided; reused so deciding never allocates.
     egress: Vec<PortId>,
+    /// The VLAN of the last frame decided, and the outer tag it arrived with.
+    last_vlan: (u16, Option<u16>),
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     next_housekeeping: Option<Instant>,
@@ -134,6 +140,7 @@ impl Switch {
             snooper: Snooper::new(cfg.snoop, link_local_from_mac(cfg.mac.0)),
             mac: cfg.mac,
             egress: Vec::with_capacity(64),
+            last_vlan: (0, None),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             next_housekeeping: None,
@@ -147,6 +154,9 @@ impl Switch {
         }
         let snoop = cfg.snoop.clone();
         let max_macs = cfg.max_macs;
+        for vlan in cfg.vlan.vlans() {
+            self.snooper.add_vlan(vlan, now);
+        }
         let id = self.ports.insert(cfg, now);
         self.fdb.set_port_limit(id, max_macs);
         self.snooper.add_port(id, snoop, now);
@@ -175,6 +185,61 @@ impl Switch {
             p.cfg.snoop = snoop.clone();
             self.snooper.add_port(port, snoop, p.last_rx);
         }
+    }
+
+    /// Move a port to other VLANs (live reload). If its membership changes,
+    /// what it learned (FDB entries, groups, router-port state) is forgotten
+    /// at once: it belonged to the old segments.
+    pub fn set_port_vlan(&mut self, port: PortId, mode: VlanMode, now: Instant) {
+        let Some(p) = self.ports.get_mut(port) else {
+            return;
+        };
+        if p.cfg.vlan == mode {
+            return;
+        }
+        for vlan in mode.vlans() {
+            self.snooper.add_vlan(vlan, now);
+        }
+        p.cfg.vlan = mode;
+        self.fdb.flush(Some(port));
+        self.snooper.flush(Some(port));
+    }
+
+    /// Every port's VLAN mode, by port id, for `show vlans`.
+    pub fn vlan_rows(&self) -> Vec<vlan::VlanRow> {
+        self.ports
+            .iter()
+            .map(|(_, p)| p.cfg.vlan.row(&p.cfg.name))
+            .collect()
+    }
+
+    /// The egress ports [`Switch::handle_frame`] returned last.
+    pub fn last_egress(&self) -> &[PortId] {
+        &self.egress
+    }
+
+    /// The VLAN of the frame last given to [`Switch::handle_frame`], and the
+    /// outer tag's VID it arrived with (`None`: untagged), for re-tagging
+    /// it per egress port ([`VlanMode::retag`]).
+    pub fn last_vlan(&self) -> (u16, Option<u16>) {
+        self.last_vlan
+    }
+
+    /// How the frame last decided must be changed to leave through `port`.
+    #[inline]
+    pub fn retag_for(&self, port: PortId) -> vlan::Retag {
+        let (vlan, tag) = self.last_vlan;
+        self.ports
+            .get(port)
+            .map_or(vlan::Retag::Keep, |p| p.cfg.vlan.retag(vlan, tag))
+    }
+
+    /// How a frame the switch originated in `vlan` (tagged unless 0) must be changed for `port`.
+    pub fn retag_own(&self, port: PortId, vlan: u16) -> vlan::Retag {
+        let tag = (vlan != 0).then_some(vlan);
+        self.ports
+            .get(port)
+            .map_or(vlan::Retag::Keep, |p| p.cfg.vlan.retag(vlan, tag))
     }
 
     /// Change the most MACs a port may have learned behind it (live reload);
@@ -339,7 +404,12 @@ impl Switch {
         if src.is_multicast() || src.is_zero() {
             return Err(DropReason::InvalidSource);
         }
-        let vlan = eth.vlan();
+        let tag = eth.tag();
+        let vlan = match self.ports.get(ingress) {
+            Some(p) => p.cfg.vlan.ingress(tag)?,
+            None => return Err(DropReason::PortDown),
+        };
+        self.last_vlan = (vlan, tag);
         self.fdb.learn(vlan, src, ingress, now);
 
         let dst = eth.dst();
@@ -347,12 +417,19 @@ impl Switch {
             if dst.is_reserved_link_local() {
                 return Err(DropReason::ReservedGroup);
             }
-            self.multicast(ingress, &eth, now)?;
+            self.multicast(vlan, ingress, &eth, now)?;
         } else {
             match self.fdb.lookup(vlan, dst, now) {
                 Some(port) if port == ingress => return Err(DropReason::SameSegment),
-                Some(port) if self.ports.get(port).is_some_and(|p| p.up) => self.egress.push(port),
-                _ => self.flood(ingress),
+                Some(port)
+                    if self
+                        .ports
+                        .get(port)
+                        .is_some_and(|p| p.up && p.cfg.vlan.carries(vlan)) =>
+                {
+                    self.egress.push(port)
+                }
+                _ => self.flood(vlan, ingress),
             }
         }
         if self.egress.is_empty() {
@@ -364,20 +441,20 @@ impl Switch {
     /// Fill `self.egress` for a frame to a multicast MAC (RFC 4541).
     fn multicast(
         &mut self,
+        vlan: u16,
         ingress: PortId,
         eth: &EthernetFrame<'_>,
         now: Instant,
     ) -> Result<(), DropReason> {
-        let vlan = eth.vlan();
         match classify::classify(eth)? {
             classify::Class::Control { src, msg } => {
                 match self.snooper.handle_message(vlan, ingress, src, &msg, now) {
                     ControlForward::RouterPorts => {
                         self.snooper
                             .report_egress(vlan, ingress, now, &mut self.egress);
-                        self.keep_up_ports(ingress);
+                        self.keep_up_ports(vlan, ingress);
                     }
-                    ControlForward::Flood => self.flood(ingress),
+                    ControlForward::Flood => self.flood(vlan, ingress),
                     ControlForward::Drop => return Err(DropReason::InvalidQuerySource),
                 }
             }
@@ -388,7 +465,7 @@ impl Switch {
             classify::Class::Data { group, source } => {
                 self.data(vlan, group, source, ingress, now)?
             }
-            classify::Class::Other => self.flood(ingress),
+            classify::Class::Other => self.flood(vlan, ingress),
         }
         Ok(())
     }
@@ -405,9 +482,9 @@ impl Switch {
             .snooper
             .data_egress(vlan, group, source, ingress, now, &mut self.egress)
         {
-            McastEgress::Flood => self.flood(ingress),
+            McastEgress::Flood => self.flood(vlan, ingress),
             McastEgress::Ports => {
-                self.keep_up_ports(ingress);
+                self.keep_up_ports(vlan, ingress);
                 self.count_pruned(vlan, group, ingress);
                 if self.egress.is_empty() {
                     return Err(DropReason::Pruned);
@@ -424,7 +501,11 @@ impl Switch {
         let egress = &self.egress;
         let mut spared = 0;
         for (id, p) in self.ports.iter_mut() {
-            if id != ingress && p.up && egress.binary_search(&id).is_err() {
+            if id != ingress
+                && p.up
+                && p.cfg.vlan.carries(vlan)
+                && egress.binary_search(&id).is_err()
+            {
                 p.counters.mcast_pruned += 1;
                 spared += 1;
             }
@@ -434,20 +515,25 @@ impl Switch {
         }
     }
 
-    /// Drop the ingress and ports that are down or gone from `self.egress`.
-    fn keep_up_ports(&mut self, ingress: PortId) {
+    /// Drop the ingress, ports that are down or gone, and ports outside
+    /// `vlan` from `self.egress`.
+    fn keep_up_ports(&mut self, vlan: u16, ingress: PortId) {
         let ports = &self.ports;
-        self.egress
-            .retain(|p| *p != ingress && ports.get(*p).is_some_and(|port| port.up));
+        self.egress.retain(|p| {
+            *p != ingress
+                && ports
+                    .get(*p)
+                    .is_some_and(|port| port.up && port.cfg.vlan.carries(vlan))
+        });
     }
 
-    /// Every up port but the ingress.
-    fn flood(&mut self, ingress: PortId) {
+    /// Every up port of `vlan` but the ingress.
+    fn flood(&mut self, vlan: u16, ingress: PortId) {
         let egress = &mut self.egress;
         egress.extend(
             self.ports
                 .iter()
-                .filter(|(id, p)| *id != ingress && p.up)
+                .filter(|(id, p)| *id != ingress && p.up && p.cfg.vlan.carries(vlan))
                 .map(|(id, _)| id),
         );
     }
@@ -481,13 +567,13 @@ impl Switch {
                 QueryTarget::AllPorts => self
                     .ports
                     .iter()
-                    .filter(|(_, p)| p.up)
+                    .filter(|(_, p)| p.up && p.cfg.vlan.carries(vlan))
                     .map(|(id, _)| id)
                     .collect(),
                 QueryTarget::Port(p) => self
                     .ports
                     .get(p)
-                    .filter(|port| port.up)
+                    .filter(|port| port.up && port.cfg.vlan.carries(vlan))
                     .map(|_| p)
                     .into_iter()
                     .collect(),
@@ -501,7 +587,7 @@ impl Switch {
                     p.counters.tx_bytes += frame.len() as u64;
                 }
             }
-            self.transmits.push_back(Transmit { frame, ports });
+            self.transmits.push_back(Transmit { frame, ports, vlan });
         }
         self.transmits.pop_front()
     }
@@ -560,3 +646,5 @@ impl Switch {
 mod mcast_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vlan_tests;

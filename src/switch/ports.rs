@@ -1,6 +1,7 @@
 //! The port table: what the core knows about each port, and its counters.
 
 use super::drop::{DropCounts, DropReason};
+use super::vlan::VlanMode;
 use crate::igmp::config::PortSnoopConfig;
 use crate::port::PortId;
 use crate::time::Instant;
@@ -32,6 +33,8 @@ pub struct PortConfig {
     pub snoop: PortSnoopConfig,
     /// Most MACs learned behind this port, below the FDB's per-port limit (tunnel peers).
     pub max_macs: Option<usize>,
+    /// How the port carries VLANs (transparent unless configured).
+    pub vlan: VlanMode,
 }
 
 impl PortConfig {
@@ -43,6 +46,7 @@ impl PortConfig {
             idle_timeout: None,
             snoop: PortSnoopConfig::default(),
             max_macs: None,
+            vlan: VlanMode::Transparent,
         }
     }
 }

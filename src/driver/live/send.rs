@@ -14,9 +14,11 @@ use super::Driver;
 use crate::driver::train::Train;
 use crate::driver::udp::{self, FanoutScratch, SendOutcome};
 use crate::node::{Dest, Egress, EncapHeader};
+use crate::packet::ethernet::retag_into;
 use crate::packet::gso::{self, Segments};
 use crate::packet::virtio::{self, VnetHdr};
 use crate::port::PortId;
+use crate::switch::Retag;
 use crate::switch::TxFailure;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -76,14 +78,76 @@ pub(super) struct Scratch {
     /// Frames for one peer per tunnel slot, waiting for the end of the batch.
     trains: Vec<Train>,
     headers: FanoutScratch,
+    /// The destinations of one 802.1Q form of the frame.
+    group: Vec<Dest>,
+    /// The frame re-tagged for them (with its virtio-net header, if it has one).
+    retagged: Vec<u8>,
+    /// Where an offloaded frame is re-tagged before its header goes in front.
+    retag_tmp: Vec<u8>,
+}
+
+/// `pkt` in the form `form` asks for: itself, or re-tagged into `buf` (an
+/// offload header's checksum start and header length moved with the tag;
+/// `tmp` holds the frame meanwhile). Allocates nothing once warm.
+fn retagged<'a>(
+    pkt: Packet<'a>,
+    form: Retag,
+    buf: &'a mut Vec<u8>,
+    tmp: &mut Vec<u8>,
+) -> Option<Packet<'a>> {
+    let tag = match form {
+        Retag::Keep => return Some(pkt),
+        Retag::Untag => None,
+        Retag::Tag(vid) => Some(vid),
+    };
+    if pkt.with_vnet.is_none() {
+        retag_into(pkt.frame, tag, buf)?;
+        return Some(Packet::plain(buf));
+    }
+    let delta = retag_into(pkt.frame, tag, tmp)?;
+    buf.clear();
+    buf.extend_from_slice(&pkt.hdr.shifted(delta).to_bytes());
+    buf.extend_from_slice(tmp);
+    Packet::from_vnet(buf)
 }
 
 /// Tunnels by slot.
 pub(super) type Tunnels = Vec<Option<Arc<ListenerIo>>>;
 
 impl Driver {
-    /// Write `pkt` to each of `dests`; failures are left in `scratch.failures`.
+    /// Write `pkt` to each of `dests`, each in the 802.1Q form its port's
+    /// VLAN mode wants; failures are left in `scratch.failures`. A frame has
+    /// one VLAN, so there are at most two forms besides the one it came in.
     pub(super) fn send(&self, scratch: &mut Scratch, dests: &[Dest], pkt: Packet<'_>) {
+        if dests.iter().all(|d| d.retag == Retag::Keep) {
+            return self.send_form(scratch, dests, pkt);
+        }
+        let mut forms: Vec<Retag> = Vec::with_capacity(3);
+        for d in dests {
+            if !forms.contains(&d.retag) {
+                forms.push(d.retag);
+            }
+        }
+        let mut group = std::mem::take(&mut scratch.group);
+        let mut buf = std::mem::take(&mut scratch.retagged);
+        let mut tmp = std::mem::take(&mut scratch.retag_tmp);
+        for form in forms {
+            group.clear();
+            group.extend(dests.iter().filter(|d| d.retag == form).copied());
+            match retagged(pkt, form, &mut buf, &mut tmp) {
+                Some(variant) => self.send_form(scratch, &group, variant),
+                None => scratch
+                    .failures
+                    .extend(group.iter().map(|d| (d.port, TxFailure::Error))),
+            }
+        }
+        scratch.group = group;
+        scratch.retagged = buf;
+        scratch.retag_tmp = tmp;
+    }
+
+    /// Write `pkt`, as it is, to each of `dests`.
+    fn send_form(&self, scratch: &mut Scratch, dests: &[Dest], pkt: Packet<'_>) {
         let taps = self.taps.load();
         let tunnels = self.tunnels.load();
         if scratch.fanout.len() < tunnels.len() {

@@ -1,0 +1,146 @@
+//! 802.1Q port modes with real kernel hosts: the committed VLAN lab example,
+//! isolation between VLANs, and tags seen on the trunk (read, as scapy does,
+//! from PACKET_AUXDATA: veth and TAP move the tag into metadata).
+
+mod common;
+
+use common::*;
+
+/// The example config with its TAP names made unique for this run.
+fn vlan_lab(prefix: &str) -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contrib/examples/vlan-lab.toml"
+    );
+    std::fs::read_to_string(path)
+        .expect("contrib/examples/vlan-lab.toml")
+        .replace("\"lab-", &format!("\"{prefix}"))
+}
+
+#[test]
+fn the_vlan_lab_example_isolates_vlans_and_tags_the_trunk() {
+    if !can_run("the_vlan_lab_example_isolates_vlans_and_tags_the_trunk") {
+        return;
+    }
+    let prefix = format!("{}-", unique("v"));
+    let tap = |name: &str| format!("{prefix}{name}");
+    let sw = Netns::new("s");
+    let oc = Overcast::start_config(&sw, &vlan_lab(&prefix), "");
+    let hosts: Vec<Netns> = (0..4).map(|_| Netns::new("h")).collect();
+    // The same subnet everywhere: only the VLANs keep c20 apart.
+    for (i, (name, ip)) in [("a10", "1"), ("b10", "2"), ("c20", "3"), ("trunk", "4")]
+        .iter()
+        .enumerate()
+    {
+        no_ipv6(&hosts[i]);
+        move_tap(&sw, &tap(name), &hosts[i], &format!("10.250.0.{ip}/24"));
+    }
+    assert!(
+        hosts[0].ping_within("10.250.0.2", 10),
+        "a10 cannot reach b10 in its VLAN"
+    );
+    assert!(
+        !hosts[0].pings("10.250.0.3"),
+        "a10 reached c20 across VLANs"
+    );
+
+    // What the trunk hears of a10's ARP: tagged 10, never untagged.
+    hosts[0].run("ip neigh flush all");
+    let trunk = tap("trunk");
+    let arp = |vlan: &str| {
+        sniff_during(
+            &hosts[3],
+            &trunk,
+            3,
+            &["--proto", "arp", "--vlan", vlan],
+            || {
+                hosts[0].exec("ping -c 2 -W 1 10.250.0.9");
+            },
+        )
+    };
+    assert!(arp("10") >= 1, "the trunk saw no ARP tagged with VLAN 10");
+    hosts[0].run("ip neigh flush all");
+    assert_eq!(arp("0"), 0, "a10's ARP reached the trunk untagged");
+
+    let vlans = oc.show("vlans");
+    let row = |name: &str| {
+        vlans
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["port"] == tap(name)))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (row("a10")["mode"].as_str(), row("a10")["pvid"].as_u64()),
+        (Some("access"), Some(10))
+    );
+    assert_eq!(row("trunk")["mode"], "native-untagged");
+    assert_eq!(row("trunk")["vlans"], serde_json::json!([1, 10, 20]));
+    assert_eq!(row("trunk")["tagged"], serde_json::json!([10, 20]));
+    // The FDB has a10 in VLAN 10 and c20 in VLAN 20.
+    let fdb = oc.show("fdb");
+    let vlan_of = |port: &str| {
+        fdb.as_array()
+            .and_then(|rows| rows.iter().find(|r| r["port"] == tap(port)))
+            .and_then(|r| r["vlan"].as_u64())
+    };
+    assert_eq!(vlan_of("a10"), Some(10));
+    assert_eq!(vlan_of("c20"), Some(20));
+}
+
+/// Write one broadcast ARP request from `mac_last` for 10.250.0.99, tagged
+/// `vid`, straight onto `dev` with AF_PACKET (no 802.1Q sub-interfaces here).
+fn send_tagged_arp(host: &Netns, dev: &str, vid: u16) {
+    host.run(&format!(
+        "python3 -c \"import socket,struct; s=socket.socket(socket.AF_PACKET, socket.SOCK_RAW); \
+         s.bind(('{dev}', 0)); src=bytes([2,0,0,0,0x99,1]); \
+         arp=struct.pack('!HHBBH', 1, 0x0800, 6, 4, 1)+src+bytes([10,250,0,4])+bytes(6)+bytes([10,250,0,99]); \
+         s.send(b'\\xff'*6+src+struct.pack('!HH', 0x8100, {vid})+b'\\x08\\x06'+arp+bytes(18))\""
+    ));
+}
+
+#[test]
+fn tagged_frames_from_a_trunk_reach_their_vlan_only_and_disallowed_ones_are_counted() {
+    if !can_run("tagged_frames_from_a_trunk_reach_their_vlan_only_and_disallowed_ones_are_counted")
+    {
+        return;
+    }
+    let prefix = format!("{}-", unique("w"));
+    let tap = |name: &str| format!("{prefix}{name}");
+    let sw = Netns::new("s");
+    let oc = Overcast::start_config(&sw, &vlan_lab(&prefix), "");
+    let hosts: Vec<Netns> = (0..4).map(|_| Netns::new("h")).collect();
+    for (i, name) in ["a10", "b10", "c20", "trunk"].iter().enumerate() {
+        no_ipv6(&hosts[i]);
+        move_tap(
+            &sw,
+            &tap(name),
+            &hosts[i],
+            &format!("10.250.0.{}/24", i + 1),
+        );
+    }
+    let trunk = tap("trunk");
+    let heard = |host: usize, vid: u16| {
+        sniff_during(
+            &hosts[host],
+            &tap(["a10", "b10", "c20"][host]),
+            2,
+            &["--proto", "arp", "--vlan", "0"],
+            || {
+                send_tagged_arp(&hosts[3], &trunk, vid);
+            },
+        )
+    };
+    assert!(
+        heard(2, 20) >= 1,
+        "c20 did not get the trunk's VLAN 20 broadcast (untagged)"
+    );
+    assert_eq!(heard(0, 20), 0, "a10 got a VLAN 20 frame");
+    assert_eq!(heard(0, 30), 0, "a VLAN the trunk does not carry leaked");
+    let ports = oc.show("ports");
+    let trunk_drops = ports
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["name"] == trunk.as_str()))
+        .map(|p| p["counters"]["drops"]["vlan_not_allowed"].clone());
+    assert_eq!(trunk_drops, Some(serde_json::json!(1)), "{ports}");
+}
