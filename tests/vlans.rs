@@ -144,3 +144,71 @@ fn tagged_frames_from_a_trunk_reach_their_vlan_only_and_disallowed_ones_are_coun
         .map(|p| p["counters"]["drops"]["vlan_not_allowed"].clone());
     assert_eq!(trunk_drops, Some(serde_json::json!(1)), "{ports}");
 }
+
+#[test]
+fn kernel_vxlan_clients_on_two_vnis_reach_only_their_vlan_through_one_hub() {
+    if !can_run("kernel_vxlan_clients_on_two_vnis_reach_only_their_vlan_through_one_hub") {
+        return;
+    }
+    let (a10, c20) = (unique("a"), unique("c"));
+    let sw = Netns::new("s");
+    let underlay = Underlay::new(&sw, "10.252.0");
+    let oc = Overcast::start_config(
+        &sw,
+        &format!(
+            "[[tap]]\nname = \"{a10}\"\nvlan_mode = \"access\"\nvlan = 10\n\
+             [[tap]]\nname = \"{c20}\"\nvlan_mode = \"access\"\nvlan = 20\n\
+             [[listener]]\nbind = \"0.0.0.0:4789\"\nencap = \"vxlan\"\nvnis = {{ 1010 = 10, 1020 = 20 }}\n"
+        ),
+        "",
+    );
+    let (ha, hc) = (Netns::new("h"), Netns::new("h"));
+    for (h, t, ip) in [(&ha, &a10, "1"), (&hc, &c20, "3")] {
+        no_ipv6(h);
+        move_tap(&sw, t, h, &format!("10.251.0.{ip}/24"));
+    }
+    let vx: Vec<Netns> = (0..3).map(|_| Netns::new("v")).collect();
+    for (i, (h, vni)) in vx.iter().zip([1010, 1020, 1030]).enumerate() {
+        no_ipv6(h);
+        let local = underlay.attach(h, i as u8 + 1);
+        kernel_vxlan(
+            h,
+            vni,
+            &local,
+            &underlay.hub_ip(),
+            &format!("10.251.0.{}/24", 11 + i),
+        );
+    }
+    assert!(
+        vx[0].ping_within("10.251.0.1", 10),
+        "VNI 1010 did not reach VLAN 10"
+    );
+    assert!(
+        vx[1].ping_within("10.251.0.3", 10),
+        "VNI 1020 did not reach VLAN 20"
+    );
+    assert!(!vx[0].pings("10.251.0.3"), "VNI 1010 reached VLAN 20");
+    assert!(
+        !vx[0].pings("10.251.0.12"),
+        "VNI 1010 reached the VNI 1020 client"
+    );
+    assert!(!vx[2].pings("10.251.0.1"), "an unmapped VNI got through");
+    let state = oc.show("state");
+    let counters = &state["listeners"][0]["counters"];
+    assert!(counters["drop_wrong_vni"].as_u64() > Some(0), "{counters}");
+    assert_eq!(
+        state["listeners"][0]["vnis"],
+        serde_json::json!({"1010": 10, "1020": 20})
+    );
+    let vlans = oc.show("vlans");
+    let peer = vlans
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["port"] == "vxlan/10.252.0.1"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (peer["mode"].as_str(), &peer["vlans"]),
+        (Some("vni"), &serde_json::json!([10])),
+        "{vlans}"
+    );
+}

@@ -23,7 +23,14 @@ pub fn describe(cfg: &Config) -> String {
             l.display_name(),
             l.bind,
             l.encap,
-            if l.encap == overcast::tunnel::Encap::Vxlan {
+            if !l.vnis.is_empty() {
+                let map: Vec<String> = l
+                    .segments()
+                    .iter()
+                    .map(|(vni, vlan)| format!("{vni}->vlan {vlan}"))
+                    .collect();
+                format!(" vnis {}", map.join(", "))
+            } else if l.encap == overcast::tunnel::Encap::Vxlan {
                 format!(" vni {}", l.vni)
             } else {
                 String::new()

@@ -190,6 +190,34 @@ fn listeners(listeners: &[ListenerConfig]) -> Result<(), Invalid> {
                 format!("{} does not fit in 24 bits", l.vni),
             ));
         }
+        let mut segment_vlans = HashSet::new();
+        for (vni, vlan) in &l.vnis {
+            let field = format!("listener[{i}].vnis");
+            if l.encap != Encap::Vxlan {
+                return Err(invalid(field, "only a VXLAN listener maps VNIs"));
+            }
+            match vni.trim().parse::<u32>() {
+                Ok(n) if n < 1 << 24 => {}
+                _ => {
+                    return Err(invalid(
+                        field,
+                        format!("{vni:?} is not a VNI (0 to 16777215)"),
+                    ))
+                }
+            }
+            if !(1..=MAX_VID).contains(vlan) {
+                return Err(invalid(
+                    field,
+                    format!("VNI {vni}: VLAN {vlan}: VLAN ids are 1 to 4094"),
+                ));
+            }
+            if !segment_vlans.insert(*vlan) {
+                return Err(invalid(
+                    field,
+                    format!("VLAN {vlan} has two VNIs; a VLAN is one segment"),
+                ));
+            }
+        }
         if l.max_macs_per_peer == Some(0) {
             return Err(invalid(
                 format!("listener[{i}].max_macs_per_peer"),

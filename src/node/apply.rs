@@ -78,7 +78,6 @@ impl Node {
             let Some(t) = self.tunnel_mut(id) else {
                 continue;
             };
-            t.header = super::header_of(&cfg);
             let (idle, snoop, macs) = (cfg.idle_timeout, cfg.multicast.clone(), cfg.mac_limit());
             t.peers.set_config(cfg);
             summary.updated.push(format!("listener {}", t.peers.name()));
@@ -199,6 +198,7 @@ impl Node {
         let name = t.peers.peer_name(peer.key);
         let snoop = t.peers.config().multicast.clone();
         let max_macs = t.peers.config().mac_limit();
+        let vlan = t.peer_vlan_mode(true);
         if let Some(old) = t.peers.port_of(peer.key) {
             t.peers.remove_port(old, false);
             self.remove_port(old);
@@ -206,6 +206,7 @@ impl Node {
         let mut port_cfg = PortConfig::new(name.clone(), PortKind::Peer);
         port_cfg.snoop = snoop;
         port_cfg.max_macs = max_macs;
+        port_cfg.vlan = vlan;
         let port = self.switch.add_port(port_cfg, now)?;
         if let Some(t) = self.tunnel_mut(peer.tunnel) {
             t.peers.insert_peer(peer.key, peer.remote, port, true);

@@ -114,29 +114,45 @@ pub enum NodeEvent {
     },
 }
 
-/// A tunnel: its peer table and the header its frames carry.
+/// A tunnel: its peer table, and when it last reported a refused source.
 #[derive(Debug)]
 struct Tunnel {
     peers: Listener,
-    header: EncapHeader,
     last_refusal: Option<Instant>,
 }
 
 impl Tunnel {
     fn new(cfg: ListenerConfig) -> Self {
-        let header = header_of(&cfg);
         Tunnel {
             peers: Listener::new(cfg),
-            header,
             last_refusal: None,
         }
     }
-}
 
-fn header_of(cfg: &ListenerConfig) -> EncapHeader {
-    match cfg.encap {
-        crate::tunnel::Encap::Vxlan => EncapHeader::vxlan(cfg.vni),
-        crate::tunnel::Encap::Raw => EncapHeader::NONE,
+    /// What goes before a frame of `vlan` to one of its peers (`None`: no
+    /// VNI carries that VLAN here).
+    fn header_for(&self, vlan: u16) -> Option<EncapHeader> {
+        match self.peers.config().encap {
+            crate::tunnel::Encap::Vxlan => self.peers.vni_for(vlan).map(EncapHeader::vxlan),
+            crate::tunnel::Encap::Raw => Some(EncapHeader::NONE),
+        }
+    }
+
+    /// A new peer's VLAN mode: transparent without `vnis`; with them, the
+    /// VLANs it has sent in (a dynamic peer starts with none), or every
+    /// mapped VLAN (`all`, a static peer).
+    fn peer_vlan_mode(&self, all: bool) -> crate::switch::VlanMode {
+        use crate::switch::{VlanMode, VlanSet};
+        if self.peers.segment_vlans().next().is_none() {
+            return VlanMode::Transparent;
+        }
+        let mut set = VlanSet::default();
+        if all {
+            for v in self.peers.segment_vlans() {
+                set.insert(v);
+            }
+        }
+        VlanMode::Vni(Box::new(set))
     }
 }
 
@@ -280,13 +296,29 @@ impl Node {
         frame: &[u8],
         out: &mut Vec<Dest>,
     ) {
+        self.decide(now, ingress, frame, None, out);
+    }
+
+    /// The decision for a frame, in the VLAN its carrier said (`segment`) or its port decides.
+    fn decide(
+        &mut self,
+        now: Instant,
+        ingress: PortId,
+        frame: &[u8],
+        segment: Option<u16>,
+        out: &mut Vec<Dest>,
+    ) {
         out.clear();
-        self.switch.handle_frame(ingress, frame, now);
+        match segment {
+            Some(vlan) => self.switch.handle_frame_in(ingress, frame, vlan, now),
+            None => self.switch.handle_frame(ingress, frame, now),
+        };
         let sw = &self.switch;
         resolve(
             &self.egress,
             &self.tunnels,
             sw.last_egress(),
+            sw.last_vlan().0,
             |p| sw.retag_for(p),
             out,
             &mut self.orphans,
@@ -308,14 +340,19 @@ impl Node {
     ) -> Option<(PortId, &'a [u8])> {
         out.clear();
         let t = self.tunnel_mut(tunnel)?;
-        let (port, frame) = match t.peers.ingress(src, datagram) {
-            Ingress::Known { port, frame } => (port, frame),
+        let (port, frame, segment) = match t.peers.ingress(src, datagram) {
+            Ingress::Known {
+                port,
+                frame,
+                segment,
+            } => (port, frame, segment),
             Ingress::NewPeer {
                 key,
                 remote,
                 name,
                 frame,
-            } => (self.admit(now, tunnel, key, remote, name)?, frame),
+                segment,
+            } => (self.admit(now, tunnel, key, remote, name)?, frame, segment),
             Ingress::Dropped(ListenerDrop::NotAllowed) => {
                 if t.last_refusal
                     .is_none_or(|at| now.saturating_since(at) >= REFUSAL_LOG_INTERVAL)
@@ -329,7 +366,7 @@ impl Node {
             }
             Ingress::Dropped(_) => return None,
         };
-        self.handle_frame(now, port, frame, out);
+        self.decide(now, port, frame, segment, out);
         Some((port, frame))
     }
 
@@ -347,6 +384,7 @@ impl Node {
         cfg.idle_timeout = Some(t.peers.config().idle_timeout);
         cfg.snoop = t.peers.config().multicast.clone();
         cfg.max_macs = t.peers.config().mac_limit();
+        cfg.vlan = t.peer_vlan_mode(false);
         match self.switch.add_port(cfg, now) {
             Ok(port) => {
                 if let Some(t) = self.tunnel_mut(tunnel) {
@@ -401,6 +439,7 @@ impl Node {
                 &self.egress,
                 &self.tunnels,
                 &tx.ports,
+                tx.vlan,
                 |p| sw.retag_own(p, tx.vlan),
                 out,
                 &mut self.orphans,
@@ -449,6 +488,7 @@ fn resolve(
     egress: &[Option<Slot>],
     tunnels: &[Option<Tunnel>],
     ports: &[PortId],
+    vlan: u16,
     retag: impl Fn(PortId) -> Retag,
     out: &mut Vec<Dest>,
     orphans: &mut Vec<PortId>,
@@ -456,11 +496,15 @@ fn resolve(
     for &port in ports {
         let to = match egress.get(port.index()).copied().flatten() {
             Some(Slot::Peer { tunnel, remote }) => {
-                match tunnels.get(tunnel.index()).and_then(Option::as_ref) {
-                    Some(t) => Egress::Peer {
+                match tunnels
+                    .get(tunnel.index())
+                    .and_then(Option::as_ref)
+                    .and_then(|t| t.header_for(vlan))
+                {
+                    Some(header) => Egress::Peer {
                         tunnel,
                         remote,
-                        header: t.header,
+                        header,
                     },
                     None => {
                         orphans.push(port);

@@ -307,3 +307,77 @@ fn a_raw_peer_learns_at_most_its_mac_limit() {
         40 - crate::tunnel::config::RAW_MACS_PER_PEER as u64
     );
 }
+
+/// A hub whose VXLAN listener maps VNI 1010 to VLAN 10 and 1020 to VLAN 20,
+/// with TAPs a10 (access 10) and c20 (access 20).
+fn segmented_hub() -> (Node, PortId, PortId) {
+    let text = "[[tap]]\nname = \"a10\"\nvlan_mode = \"access\"\nvlan = 10\n\
+                [[tap]]\nname = \"c20\"\nvlan_mode = \"access\"\nvlan = 20\n\
+                [[listener]]\nbind = \"0.0.0.0:4789\"\nencap = \"vxlan\"\nvnis = { 1010 = 10, 1020 = 20 }\n";
+    let cfg = Config::parse(text, std::path::Path::new("t.toml")).unwrap();
+    let (node, _) = started(&cfg);
+    let (a, c) = (port(&node, "a10"), port(&node, "c20"));
+    (node, a, c)
+}
+
+#[test]
+fn a_vni_is_its_vlans_segment_both_ways() {
+    let (mut node, a10, c20) = segmented_hub();
+    let src: SocketAddr = "10.0.0.2:40000".parse().unwrap();
+    let mut out = Vec::new();
+    let (peer, _) = node
+        .handle_datagram(
+            Instant::ZERO,
+            TunnelId(0),
+            src,
+            &vxlan_datagram(1010, &frame(BCAST, A)),
+            &mut out,
+        )
+        .unwrap();
+    let ports: Vec<PortId> = out.iter().map(|d| d.port).collect();
+    assert_eq!(ports, vec![a10], "VNI 1010 reaches VLAN 10 only");
+    assert_eq!(
+        node.switch().fdb().lookup(10, MacAddr(A), Instant::ZERO),
+        Some(peer)
+    );
+    // a10 answers: the peer gets it in VNI 1010, untagged.
+    node.handle_frame(Instant::ZERO, a10, &frame(A, B), &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].retag, Retag::Keep);
+    assert!(matches!(out[0].to, Egress::Peer { header, .. } if header == EncapHeader::vxlan(1010)));
+    // VLAN 20's broadcast does not go to a peer that never spoke in VNI 1020.
+    node.handle_frame(Instant::ZERO, c20, &frame(BCAST, B), &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    // Once it does, it is in both segments, each with its own VNI.
+    node.handle_datagram(
+        Instant::ZERO,
+        TunnelId(0),
+        src,
+        &vxlan_datagram(1020, &frame(BCAST, A)),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(out.iter().map(|d| d.port).collect::<Vec<_>>(), vec![c20]);
+    node.handle_frame(Instant::ZERO, c20, &frame(BCAST, B), &mut out);
+    assert!(matches!(out[0].to, Egress::Peer { header, .. } if header == EncapHeader::vxlan(1020)));
+    assert_eq!(
+        node.switch().fdb().lookup(20, MacAddr(A), Instant::ZERO),
+        Some(peer),
+        "one MAC, two VLANs"
+    );
+}
+
+#[test]
+fn an_unmapped_vni_is_dropped_and_counted() {
+    let (mut node, _, _) = segmented_hub();
+    let src: SocketAddr = "10.0.0.2:40000".parse().unwrap();
+    let d = vxlan_datagram(1030, &frame(BCAST, A));
+    assert!(node
+        .handle_datagram(Instant::ZERO, TunnelId(0), src, &d, &mut Vec::new())
+        .is_none());
+    assert_eq!(node.listener_rows()[0].counters.drop_wrong_vni, 1);
+    assert!(
+        node.peers(Instant::ZERO).is_empty(),
+        "no peer from an unmapped VNI"
+    );
+}

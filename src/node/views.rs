@@ -40,8 +40,11 @@ pub struct ListenerRow {
     pub bind: SocketAddr,
     /// Encapsulation.
     pub encap: Encap,
-    /// VNI (VXLAN only).
+    /// VNI (VXLAN without `vnis`).
     pub vni: Option<u32>,
+    /// VNI → VLAN (VXLAN with `vnis`).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub vnis: std::collections::BTreeMap<u32, u16>,
     /// Datagram counters.
     pub counters: crate::tunnel::ListenerCounters,
 }
@@ -99,7 +102,8 @@ impl Node {
                     name: t.peers.name().to_string(),
                     bind: cfg.bind,
                     encap: cfg.encap,
-                    vni: (cfg.encap == Encap::Vxlan).then_some(cfg.vni),
+                    vni: (cfg.encap == Encap::Vxlan && cfg.vnis.is_empty()).then_some(cfg.vni),
+                    vnis: cfg.segments().into_iter().collect(),
                     counters: t.peers.counters().clone(),
                 }
             })

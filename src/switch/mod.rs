@@ -370,6 +370,43 @@ impl Switch {
     /// reason was counted on the ingress port. The caller sends the frame
     /// unchanged to each returned port.
     pub fn handle_frame(&mut self, ingress: PortId, frame: &[u8], now: Instant) -> &[PortId] {
+        self.handle(ingress, frame, None, now)
+    }
+
+    /// [`Switch::handle_frame`] for a frame whose VLAN its carrier says (a
+    /// tunnel peer's VNI): `vlan` is its segment, and the port joins it.
+    /// The inner frame must be untagged (a tagged one is dropped and counted).
+    pub fn handle_frame_in(
+        &mut self,
+        ingress: PortId,
+        frame: &[u8],
+        vlan: u16,
+        now: Instant,
+    ) -> &[PortId] {
+        self.join_vlan(ingress, vlan, now);
+        self.handle(ingress, frame, Some(vlan), now)
+    }
+
+    /// A tunnel peer was heard in `vlan`: it carries that VLAN from now on.
+    fn join_vlan(&mut self, port: PortId, vlan: u16, now: Instant) {
+        let Some(p) = self.ports.get_mut(port) else {
+            return;
+        };
+        if let VlanMode::Vni(joined) = &mut p.cfg.vlan {
+            if !joined.contains(vlan) {
+                joined.insert(vlan);
+                self.snooper.add_vlan(vlan, now);
+            }
+        }
+    }
+
+    fn handle(
+        &mut self,
+        ingress: PortId,
+        frame: &[u8],
+        forced: Option<u16>,
+        now: Instant,
+    ) -> &[PortId] {
         self.egress.clear();
         let Some(port) = self.ports.get_mut(ingress) else {
             return &[];
@@ -381,7 +418,7 @@ impl Switch {
             port.counters.drops.add(DropReason::PortDown);
             return &[];
         }
-        let verdict = self.decide(ingress, frame, now);
+        let verdict = self.decide(ingress, frame, forced, now);
         if let Err(reason) = verdict {
             self.ports.drop_on(ingress, reason);
             self.egress.clear();
@@ -398,16 +435,26 @@ impl Switch {
     }
 
     /// Fill `self.egress`, or say why the frame is dropped.
-    fn decide(&mut self, ingress: PortId, frame: &[u8], now: Instant) -> Result<(), DropReason> {
+    fn decide(
+        &mut self,
+        ingress: PortId,
+        frame: &[u8],
+        forced: Option<u16>,
+        now: Instant,
+    ) -> Result<(), DropReason> {
         let eth = EthernetFrame::new_checked(frame).map_err(|_| DropReason::TooShort)?;
         let src = eth.src();
         if src.is_multicast() || src.is_zero() {
             return Err(DropReason::InvalidSource);
         }
         let tag = eth.tag();
-        let vlan = match self.ports.get(ingress) {
-            Some(p) => p.cfg.vlan.ingress(tag)?,
-            None => return Err(DropReason::PortDown),
+        let vlan = match (forced, self.ports.get(ingress)) {
+            (Some(_), _) if tag.is_some_and(|t| t != 0) => {
+                return Err(DropReason::VlanTaggedOnAccess)
+            }
+            (Some(vlan), _) => vlan,
+            (None, Some(p)) => p.cfg.vlan.ingress(tag)?,
+            (None, None) => return Err(DropReason::PortDown),
         };
         self.last_vlan = (vlan, tag);
         self.fdb.learn(vlan, src, ingress, now);

@@ -73,6 +73,9 @@ pub enum VlanMode {
         /// The native VLAN leaves tagged too (`native-tagged`).
         native_tagged: bool,
     },
+    /// A tunnel peer whose VNI says the VLAN ([`super::Switch::handle_frame_in`]):
+    /// frames travel untagged, and the peer carries the VLANs it has joined.
+    Vni(Box<VlanSet>),
 }
 
 /// How a frame must leave a port, given the form it arrived in.
@@ -106,6 +109,8 @@ impl VlanMode {
                 Some(_) => Err(DropReason::VlanNotAllowed),
                 None => native.ok_or(DropReason::VlanUntaggedOnTrunk),
             },
+            // Its frames come with their VLAN from the VNI, never through here.
+            VlanMode::Vni(_) => Err(DropReason::VlanNotAllowed),
         }
     }
 
@@ -118,6 +123,7 @@ impl VlanMode {
             VlanMode::Trunk {
                 allowed, native, ..
             } => allowed.contains(vlan) || *native == Some(vlan),
+            VlanMode::Vni(joined) => joined.contains(vlan),
         }
     }
 
@@ -127,7 +133,7 @@ impl VlanMode {
     fn egress_tag(&self, vlan: u16) -> Result<Option<u16>, ()> {
         match self {
             VlanMode::Transparent => Err(()),
-            VlanMode::Access(_) => Ok(None),
+            VlanMode::Access(_) | VlanMode::Vni(_) => Ok(None),
             VlanMode::Trunk {
                 native,
                 native_tagged,
@@ -153,6 +159,7 @@ impl VlanMode {
         match self {
             VlanMode::Transparent => Vec::new(),
             VlanMode::Access(vid) => vec![*vid],
+            VlanMode::Vni(joined) => joined.iter().collect(),
             VlanMode::Trunk {
                 allowed, native, ..
             } => {
@@ -196,6 +203,7 @@ impl VlanMode {
         let (mode, pvid) = match self {
             VlanMode::Transparent => ("transparent", None),
             VlanMode::Access(v) => ("access", Some(*v)),
+            VlanMode::Vni(_) => ("vni", None),
             VlanMode::Trunk { native: None, .. } => ("trunk", None),
             VlanMode::Trunk {
                 native: Some(n),

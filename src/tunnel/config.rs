@@ -48,9 +48,14 @@ pub struct ListenerConfig {
     pub bind: SocketAddr,
     /// Encapsulation spoken on this socket.
     pub encap: Encap,
-    /// VXLAN network identifier accepted and sent (VXLAN only).
+    /// VXLAN network identifier accepted and sent (VXLAN only), when `vnis` is empty.
     #[serde(default = "default_vni")]
     pub vni: u32,
+    /// Segments (VXLAN only): VNI → VLAN, e.g. `{ 1010 = 10, 1020 = 20 }`.
+    /// Each VNI is its VLAN's segment; a peer joins a VLAN by sending in its
+    /// VNI, and frames go back in the VNI of their VLAN. Replaces `vni`.
+    #[serde(default)]
+    pub vnis: std::collections::BTreeMap<String, u16>,
     /// Where to send to a VXLAN peer: its IP at this port (VXLAN only).
     #[serde(default = "default_vtep_port")]
     pub peer_port: u16,
@@ -87,6 +92,7 @@ impl ListenerConfig {
             bind,
             encap,
             vni: default_vni(),
+            vnis: Default::default(),
             peer_port: default_vtep_port(),
             allow: default_allow(),
             max_peers: default_max_peers(),
@@ -94,6 +100,15 @@ impl ListenerConfig {
             idle_timeout: default_idle(),
             multicast: Default::default(),
         }
+    }
+
+    /// The `vnis` map as (VNI, VLAN) pairs, by VNI (entries that do not parse
+    /// are left out; validation refuses them first).
+    pub fn segments(&self) -> Vec<(u32, u16)> {
+        self.vnis
+            .iter()
+            .filter_map(|(vni, vlan)| Some((vni.trim().parse().ok()?, *vlan)))
+            .collect()
     }
 
     /// The most MACs one peer may have learned behind it (see `max_macs_per_peer`).

@@ -33,6 +33,8 @@ pub enum Ingress<'a> {
         port: PortId,
         /// The Ethernet frame inside.
         frame: &'a [u8],
+        /// The VLAN its VNI maps to (`vnis`); `None` when the listener maps none.
+        segment: Option<u16>,
     },
     /// A valid datagram from an admitted source that is not yet a peer: the
     /// driver adds a port and then calls [`Listener::insert_peer`].
@@ -45,6 +47,8 @@ pub enum Ingress<'a> {
         name: String,
         /// The Ethernet frame inside.
         frame: &'a [u8],
+        /// The VLAN its VNI maps to (`vnis`); `None` when the listener maps none.
+        segment: Option<u16>,
     },
     /// Not accepted; counted on the listener.
     Dropped(ListenerDrop),
@@ -57,7 +61,7 @@ pub enum ListenerDrop {
     Short,
     /// VXLAN flags other than the I flag.
     BadFlags,
-    /// A VNI this listener does not serve.
+    /// A VNI this listener does not serve (not its `vni`, nor in its `vnis`).
     WrongVni,
     /// Source not inside `allow`.
     NotAllowed,
@@ -76,7 +80,7 @@ pub struct ListenerCounters {
     pub drop_short: u64,
     /// Bad VXLAN flags.
     pub drop_bad_flags: u64,
-    /// Wrong VNI.
+    /// A VNI the listener does not serve (not its `vni`, nor in its `vnis`).
     pub drop_wrong_vni: u64,
     /// Source outside `allow`.
     pub drop_not_allowed: u64,
@@ -118,6 +122,8 @@ struct Peer {
 #[derive(Debug)]
 pub struct Listener {
     cfg: ListenerConfig,
+    /// `vnis` parsed: (VNI, VLAN), by VNI.
+    segments: Vec<(u32, u16)>,
     name: String,
     by_key: HashMap<PeerKey, PortId>,
     by_port: HashMap<PortId, Peer>,
@@ -130,6 +136,7 @@ impl Listener {
     pub fn new(cfg: ListenerConfig) -> Self {
         Listener {
             name: cfg.display_name(),
+            segments: cfg.segments(),
             cfg,
             by_key: HashMap::new(),
             by_port: HashMap::new(),
@@ -148,6 +155,7 @@ impl Listener {
     /// the new `peer_port` once they send again.
     pub fn set_config(&mut self, cfg: ListenerConfig) {
         self.name = cfg.display_name();
+        self.segments = cfg.segments();
         self.cfg = cfg;
     }
 
@@ -203,9 +211,12 @@ impl Listener {
     pub fn ingress<'a>(&mut self, src: SocketAddr, datagram: &'a [u8]) -> Ingress<'a> {
         self.counters.rx_datagrams += 1;
         let src = normalize(src);
-        let frame = match self.cfg.encap {
-            Encap::Vxlan => match vxlan::decap(datagram, self.cfg.vni) {
-                Ok(f) => f,
+        let (frame, segment) = match self.cfg.encap {
+            Encap::Vxlan => match vxlan::decap_any(datagram) {
+                Ok((vni, f)) => match self.segment_of(vni) {
+                    Ok(segment) => (f, segment),
+                    Err(why) => return self.refuse(why),
+                },
                 Err(e) => {
                     return self.refuse(match e {
                         vxlan::VxlanError::Short => ListenerDrop::Short,
@@ -217,7 +228,7 @@ impl Listener {
             Encap::Raw if datagram.len() < crate::packet::ethernet::HEADER_LEN => {
                 return self.refuse(ListenerDrop::Short)
             }
-            Encap::Raw => datagram,
+            Encap::Raw => (datagram, None),
         };
         if self.counters.rx_datagrams % INNER_CHECKSUM_SAMPLE == 1 {
             if let Some(ok) = crate::packet::checksum::l4_checksum_ok(frame) {
@@ -227,7 +238,11 @@ impl Listener {
         }
         let key = self.key_for(src);
         if let Some(port) = self.by_key.get(&key) {
-            return Ingress::Known { port: *port, frame };
+            return Ingress::Known {
+                port: *port,
+                frame,
+                segment,
+            };
         }
         if !self.cfg.allow.iter().any(|net| net.contains(&src.ip())) {
             return self.refuse(ListenerDrop::NotAllowed);
@@ -240,7 +255,41 @@ impl Listener {
             remote: self.remote_for(src),
             name: self.peer_name(key),
             frame,
+            segment,
         }
+    }
+
+    /// The VLAN of a datagram in `vni`: `None` (no segments) for the
+    /// listener's one `vni`, the mapped VLAN with `vnis`; else refused.
+    fn segment_of(&self, vni: u32) -> Result<Option<u16>, ListenerDrop> {
+        if self.segments.is_empty() {
+            return if vni == self.cfg.vni {
+                Ok(None)
+            } else {
+                Err(ListenerDrop::WrongVni)
+            };
+        }
+        self.segments
+            .binary_search_by_key(&vni, |(v, _)| *v)
+            .map(|i| Some(self.segments[i].1))
+            .map_err(|_| ListenerDrop::WrongVni)
+    }
+
+    /// The VLANs the listener maps (empty without `vnis`).
+    pub fn segment_vlans(&self) -> impl Iterator<Item = u16> + '_ {
+        self.segments.iter().map(|(_, vlan)| *vlan)
+    }
+
+    /// The VNI of frames of `vlan` to this listener's peers: the listener's
+    /// one `vni`, or the VNI `vnis` maps `vlan` to.
+    pub fn vni_for(&self, vlan: u16) -> Option<u32> {
+        if self.segments.is_empty() {
+            return Some(self.cfg.vni);
+        }
+        self.segments
+            .iter()
+            .find(|(_, v)| *v == vlan)
+            .map(|(vni, _)| *vni)
     }
 
     fn refuse<'a>(&mut self, why: ListenerDrop) -> Ingress<'a> {
@@ -375,6 +424,7 @@ mod tests {
             remote,
             name,
             frame,
+            ..
         } = l.ingress(src, &d)
         else {
             panic!("expected a new peer");

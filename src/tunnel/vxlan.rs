@@ -18,6 +18,14 @@ pub enum VxlanError {
 
 /// Strip and check the VXLAN header; returns the inner frame.
 pub fn decap(datagram: &[u8], vni: u32) -> Result<&[u8], VxlanError> {
+    match decap_any(datagram)? {
+        (got, frame) if got == vni => Ok(frame),
+        _ => Err(VxlanError::WrongVni),
+    }
+}
+
+/// Strip and check the VXLAN header; returns the VNI and the inner frame.
+pub fn decap_any(datagram: &[u8]) -> Result<(u32, &[u8]), VxlanError> {
     let (header, frame) = datagram
         .split_first_chunk::<HEADER_LEN>()
         .ok_or(VxlanError::Short)?;
@@ -26,14 +34,13 @@ pub fn decap(datagram: &[u8], vni: u32) -> Result<&[u8], VxlanError> {
     if header[0] != FLAG_VNI {
         return Err(VxlanError::BadFlags);
     }
-    let got = u32::from_be_bytes([0, header[4], header[5], header[6]]);
-    if got != vni {
-        return Err(VxlanError::WrongVni);
-    }
     if frame.len() < crate::packet::ethernet::HEADER_LEN {
         return Err(VxlanError::Short);
     }
-    Ok(frame)
+    Ok((
+        u32::from_be_bytes([0, header[4], header[5], header[6]]),
+        frame,
+    ))
 }
 
 /// The header to put in front of frames for `vni`.

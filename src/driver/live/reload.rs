@@ -69,7 +69,8 @@ fn log_listening(lio: &ListenerIo, cfg: &crate::tunnel::ListenerConfig) {
         listener = %cfg.display_name(),
         addr = %lio.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         encap = %cfg.encap,
-        vni = ?(cfg.encap == Encap::Vxlan).then_some(cfg.vni),
+        vni = ?(cfg.encap == Encap::Vxlan && cfg.vnis.is_empty()).then_some(cfg.vni),
+        vnis = ?cfg.segments(),
         sockets = lio.sockets(),
         allow = %if allow.is_empty() { "none (static peers only)".to_string() } else { allow.join(", ") },
         "listening"
