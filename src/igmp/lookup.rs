@@ -11,6 +11,7 @@
 use super::membership::{FilterMode, MembershipTable, PortGroup};
 use crate::port::PortId;
 use crate::time::Instant;
+use std::cell::Cell;
 use std::net::IpAddr;
 
 impl PortGroup {
@@ -51,10 +52,8 @@ impl MembershipTable {
         source: &IpAddr,
         now: Instant,
         out: &mut Vec<PortId>,
-    ) -> bool {
-        let Some(entry) = self.groups.get(&(vlan, *group)) else {
-            return false;
-        };
+    ) -> Option<&Cell<u64>> {
+        let entry = self.groups.get(&(vlan, *group))?;
         let mut registered = false;
         for (port, pg) in &entry.ports {
             if pg.alive_at(now) {
@@ -64,7 +63,12 @@ impl MembershipTable {
                 }
             }
         }
-        registered
+        registered.then_some(&entry.pruned)
+    }
+
+    /// The pruned-copies counter of (`vlan`, `group`), if it has an entry.
+    pub(crate) fn pruned_counter(&self, vlan: u16, group: &IpAddr) -> Option<&Cell<u64>> {
+        self.groups.get(&(vlan, *group)).map(|e| &e.pruned)
     }
 
     /// Whether `port`'s state forwards `source` → `group` in `vlan`.

@@ -7,10 +7,12 @@
 //! news comes out of [`Switch::poll_event`]. Live ports and pcap replay
 //! drive exactly this code.
 
+mod admin;
 mod classify;
 mod drop;
 mod mdb;
 mod ports;
+mod segments;
 mod state;
 pub mod vlan;
 
@@ -22,7 +24,7 @@ pub use state::{PortView, SwitchState};
 pub use vlan::{Retag, VlanMode, VlanSet};
 
 use crate::fdb::{Fdb, FdbConfig};
-use crate::igmp::config::{PortSnoopConfig, SnoopConfig};
+use crate::igmp::config::SnoopConfig;
 use crate::igmp::snooper::{ControlForward, McastEgress, QueryTarget, Snooper};
 use crate::igmp::wire::{emit_query, link_local_from_mac};
 use crate::packet::ethernet::{EthernetFrame, MacAddr};
@@ -173,87 +175,9 @@ impl Switch {
         self.snooper.set_config(cfg.snoop, now);
     }
 
-    /// Change a port's idle timeout and multicast settings in place (live reload).
-    pub fn set_port_options(
-        &mut self,
-        port: PortId,
-        idle_timeout: Option<Duration>,
-        snoop: PortSnoopConfig,
-    ) {
-        if let Some(p) = self.ports.get_mut(port) {
-            p.cfg.idle_timeout = idle_timeout;
-            p.cfg.snoop = snoop.clone();
-            self.snooper.add_port(port, snoop, p.last_rx);
-        }
-    }
-
-    /// Move a port to other VLANs (live reload). If its membership changes,
-    /// what it learned (FDB entries, groups, router-port state) is forgotten
-    /// at once: it belonged to the old segments.
-    pub fn set_port_vlan(&mut self, port: PortId, mode: VlanMode, now: Instant) {
-        let Some(p) = self.ports.get_mut(port) else {
-            return;
-        };
-        if p.cfg.vlan == mode {
-            return;
-        }
-        for vlan in mode.vlans() {
-            self.snooper.add_vlan(vlan, now);
-        }
-        p.cfg.vlan = mode;
-        self.fdb.flush(Some(port));
-        self.snooper.flush(Some(port));
-    }
-
-    /// Every port's VLAN mode, by port id, for `show vlans`.
-    pub fn vlan_rows(&self) -> Vec<vlan::VlanRow> {
-        self.ports
-            .iter()
-            .map(|(_, p)| p.cfg.vlan.row(&p.cfg.name))
-            .collect()
-    }
-
     /// The egress ports [`Switch::handle_frame`] returned last.
     pub fn last_egress(&self) -> &[PortId] {
         &self.egress
-    }
-
-    /// The VLAN of the frame last given to [`Switch::handle_frame`], and the
-    /// outer tag's VID it arrived with (`None`: untagged), for re-tagging
-    /// it per egress port ([`VlanMode::retag`]).
-    pub fn last_vlan(&self) -> (u16, Option<u16>) {
-        self.last_vlan
-    }
-
-    /// How the frame last decided must be changed to leave through `port`.
-    #[inline]
-    pub fn retag_for(&self, port: PortId) -> vlan::Retag {
-        let (vlan, tag) = self.last_vlan;
-        self.ports
-            .get(port)
-            .map_or(vlan::Retag::Keep, |p| p.cfg.vlan.retag(vlan, tag))
-    }
-
-    /// How a frame the switch originated in `vlan` (tagged unless 0) must be changed for `port`.
-    pub fn retag_own(&self, port: PortId, vlan: u16) -> vlan::Retag {
-        let tag = (vlan != 0).then_some(vlan);
-        self.ports
-            .get(port)
-            .map_or(vlan::Retag::Keep, |p| p.cfg.vlan.retag(vlan, tag))
-    }
-
-    /// Change the most MACs a port may have learned behind it (live reload);
-    /// entries above a lowered limit stay until they age.
-    pub fn set_port_mac_limit(&mut self, port: PortId, max_macs: Option<usize>) {
-        if let Some(p) = self.ports.get_mut(port) {
-            p.cfg.max_macs = max_macs;
-            self.fdb.set_port_limit(port, max_macs);
-        }
-    }
-
-    /// The settings a port was added with (as changed since).
-    pub fn port_config(&self, port: PortId) -> Option<&PortConfig> {
-        self.ports.get(port).map(|p| &p.cfg)
     }
 
     /// Remove a port and everything learned on it.
@@ -284,38 +208,6 @@ impl Switch {
         }
     }
 
-    /// The id of the port called `name`.
-    pub fn port_by_name(&self, name: &str) -> Option<PortId> {
-        self.ports.by_name(name)
-    }
-
-    /// The name of a port.
-    pub fn port_name(&self, port: PortId) -> Option<&str> {
-        self.ports.get(port).map(|p| p.cfg.name.as_str())
-    }
-
-    /// Pin a station MAC (unicast, non-zero: [`MacAddr::is_station`]) to a port.
-    pub fn add_static_fdb(
-        &mut self,
-        vlan: u16,
-        mac: MacAddr,
-        port: PortId,
-    ) -> Result<(), SwitchError> {
-        if !mac.is_station() {
-            return Err(SwitchError::NotStation(mac));
-        }
-        self.fdb.add_static(vlan, mac, port);
-        Ok(())
-    }
-
-    /// Every port's name, by id.
-    pub fn port_names(&self) -> Vec<(PortId, String)> {
-        self.ports
-            .iter()
-            .map(|(id, p)| (id, p.cfg.name.clone()))
-            .collect()
-    }
-
     /// Snooping state and the querier (read-only).
     pub fn snooper(&self) -> &Snooper {
         &self.snooper
@@ -324,34 +216,6 @@ impl Switch {
     /// Snooping state, for operator commands (flush).
     pub fn snooper_mut(&mut self) -> &mut Snooper {
         &mut self.snooper
-    }
-
-    /// Pin `port` as a member of `group` in `vlan`: it gets the group's
-    /// traffic whatever IGMP/MLD says, until removed (like `bridge mdb add … permanent`).
-    pub fn add_static_mdb(
-        &mut self,
-        vlan: u16,
-        group: IpAddr,
-        port: PortId,
-    ) -> Result<(), SwitchError> {
-        if !group.is_multicast() {
-            return Err(SwitchError::NotMulticast(group));
-        }
-        if self.ports.get(port).is_none() {
-            return Err(SwitchError::NoSuchPort(port.to_string()));
-        }
-        self.snooper.pinned_mut().pin(vlan, group, port);
-        Ok(())
-    }
-
-    /// Remove a pinned membership; returns whether it existed.
-    pub fn remove_static_mdb(&mut self, vlan: u16, group: IpAddr, port: PortId) -> bool {
-        self.snooper.pinned_mut().unpin(vlan, group, port)
-    }
-
-    /// Pinned memberships, in (VLAN, group, port) order.
-    pub fn static_mdb(&self) -> impl Iterator<Item = (u16, IpAddr, PortId)> + '_ {
-        self.snooper.pinned().iter()
     }
 
     /// The forwarding database (read-only).
@@ -371,33 +235,6 @@ impl Switch {
     /// unchanged to each returned port.
     pub fn handle_frame(&mut self, ingress: PortId, frame: &[u8], now: Instant) -> &[PortId] {
         self.handle(ingress, frame, None, now)
-    }
-
-    /// [`Switch::handle_frame`] for a frame whose VLAN its carrier says (a
-    /// tunnel peer's VNI): `vlan` is its segment, and the port joins it.
-    /// The inner frame must be untagged (a tagged one is dropped and counted).
-    pub fn handle_frame_in(
-        &mut self,
-        ingress: PortId,
-        frame: &[u8],
-        vlan: u16,
-        now: Instant,
-    ) -> &[PortId] {
-        self.join_vlan(ingress, vlan, now);
-        self.handle(ingress, frame, Some(vlan), now)
-    }
-
-    /// A tunnel peer was heard in `vlan`: it carries that VLAN from now on.
-    fn join_vlan(&mut self, port: PortId, vlan: u16, now: Instant) {
-        let Some(p) = self.ports.get_mut(port) else {
-            return;
-        };
-        if let VlanMode::Vni(joined) = &mut p.cfg.vlan {
-            if !joined.contains(vlan) {
-                joined.insert(vlan);
-                self.snooper.add_vlan(vlan, now);
-            }
-        }
     }
 
     fn handle(
@@ -525,14 +362,17 @@ impl Switch {
         ingress: PortId,
         now: Instant,
     ) -> Result<(), DropReason> {
-        match self
-            .snooper
-            .data_egress(vlan, group, source, ingress, now, &mut self.egress)
-        {
+        let (verdict, pruned_copies) =
+            self.snooper
+                .data_egress_counted(vlan, group, source, ingress, now, &mut self.egress);
+        match verdict {
             McastEgress::Flood => self.flood(vlan, ingress),
             McastEgress::Ports => {
-                self.keep_up_ports(vlan, ingress);
-                self.count_pruned(vlan, group, ingress);
+                keep_carrying(&self.ports, &mut self.egress, vlan, ingress);
+                let spared = count_spared(&mut self.ports, &self.egress, vlan, ingress);
+                if let Some(counter) = pruned_copies {
+                    counter.set(counter.get() + spared);
+                }
                 if self.egress.is_empty() {
                     return Err(DropReason::Pruned);
                 }
@@ -541,37 +381,10 @@ impl Switch {
         Ok(())
     }
 
-    /// Count, per port and per group, the copies of a pruned frame that
-    /// flooding would have sent: every up port but the ingress and `self.egress`
-    /// (sorted, as the snooper returns it).
-    fn count_pruned(&mut self, vlan: u16, group: IpAddr, ingress: PortId) {
-        let egress = &self.egress;
-        let mut spared = 0;
-        for (id, p) in self.ports.iter_mut() {
-            if id != ingress
-                && p.up
-                && p.cfg.vlan.carries(vlan)
-                && egress.binary_search(&id).is_err()
-            {
-                p.counters.mcast_pruned += 1;
-                spared += 1;
-            }
-        }
-        if spared > 0 {
-            self.snooper.count_pruned(vlan, group, spared);
-        }
-    }
-
     /// Drop the ingress, ports that are down or gone, and ports outside
     /// `vlan` from `self.egress`.
     fn keep_up_ports(&mut self, vlan: u16, ingress: PortId) {
-        let ports = &self.ports;
-        self.egress.retain(|p| {
-            *p != ingress
-                && ports
-                    .get(*p)
-                    .is_some_and(|port| port.up && port.cfg.vlan.carries(vlan))
-        });
+        keep_carrying(&self.ports, &mut self.egress, vlan, ingress);
     }
 
     /// Every up port of `vlan` but the ingress.
@@ -687,6 +500,35 @@ impl Switch {
     pub fn state(&self, now: Instant) -> SwitchState {
         state::snapshot(self, now)
     }
+}
+
+/// Keep in `egress` only the up ports of `vlan`, never the ingress.
+fn keep_carrying(ports: &PortTable, egress: &mut Vec<PortId>, vlan: u16, ingress: PortId) {
+    egress.retain(|p| {
+        *p != ingress
+            && ports
+                .get(*p)
+                .is_some_and(|port| port.up && port.cfg.vlan.carries(vlan))
+    });
+}
+
+/// Count on each port the copy of a pruned frame it was spared (every up
+/// port of `vlan` but the ingress and the `egress` ones, which are sorted);
+/// returns how many.
+fn count_spared(ports: &mut PortTable, egress: &[PortId], vlan: u16, ingress: PortId) -> u64 {
+    let mut sent = egress.iter().peekable();
+    let mut spared = 0;
+    for (id, p) in ports.iter_mut() {
+        while sent.next_if(|e| **e < id).is_some() {}
+        if sent.peek().is_some_and(|e| **e == id) || id == ingress || !p.up {
+            continue;
+        }
+        if p.cfg.vlan.carries(vlan) {
+            p.counters.mcast_pruned += 1;
+            spared += 1;
+        }
+    }
+    spared
 }
 
 #[cfg(test)]

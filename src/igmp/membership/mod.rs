@@ -127,8 +127,10 @@ pub(crate) struct GroupEntry {
     pub(crate) ports: BTreeMap<PortId, PortGroup>,
     /// The earliest deadline of its ports, as indexed in `deadlines`.
     deadline: Option<Instant>,
-    /// Copies of the group's data not sent to ports without a member (pruned), while registered.
-    pub(crate) pruned: u64,
+    /// Copies of the group's data not sent to ports without a member
+    /// (pruned), while registered. A `Cell`, so the forwarding decision,
+    /// which reads the table, counts without a second lookup.
+    pub(crate) pruned: std::cell::Cell<u64>,
 }
 
 /// The membership table of the whole switch.
@@ -152,13 +154,6 @@ impl MembershipTable {
             deadlines: BTreeSet::new(),
             max_groups,
             max_sources,
-        }
-    }
-
-    /// Count `n` copies of (`vlan`, `group`) data that snooping spared ports.
-    pub(crate) fn count_pruned(&mut self, vlan: u16, group: IpAddr, n: u64) {
-        if let Some(entry) = self.groups.get_mut(&(vlan, group)) {
-            entry.pruned += n;
         }
     }
 
@@ -415,7 +410,7 @@ impl MembershipTable {
                     vlan,
                     group,
                     ports,
-                    pruned_copies: entry.pruned,
+                    pruned_copies: entry.pruned.get(),
                 });
             }
         }

@@ -37,8 +37,11 @@ use super::why::Pinned;
 use crate::port::PortId;
 use crate::time::{earliest, Instant};
 use serde::Serialize;
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv6Addr};
+
+mod views;
 
 /// Queries waiting in `poll_query` beyond this are dropped and counted.
 const QUERY_QUEUE_LIMIT: usize = 4096;
@@ -313,9 +316,24 @@ impl Snooper {
         now: Instant,
         out: &mut Vec<PortId>,
     ) -> McastEgress {
+        self.data_egress_counted(vlan, group, source, ingress, now, out)
+            .0
+    }
+
+    /// [`Snooper::data_egress`], with the group's pruned-copies counter when
+    /// it has one, for the caller to add the copies it did not send.
+    pub fn data_egress_counted(
+        &self,
+        vlan: u16,
+        group: IpAddr,
+        source: IpAddr,
+        ingress: PortId,
+        now: Instant,
+        out: &mut Vec<PortId>,
+    ) -> (McastEgress, Option<&Cell<u64>>) {
         out.clear();
         if !self.cfg.enabled || classify(&group) != GroupScope::Snooped {
-            return McastEgress::Flood;
+            return (McastEgress::Flood, None);
         }
         let family = Family::of(&group);
         let pruning = self
@@ -328,7 +346,7 @@ impl Snooper {
                 .values()
                 .any(|c| c.flood_unregistered == Some(false))
             {
-                return McastEgress::Flood;
+                return (McastEgress::Flood, None);
             }
             for (&port, c) in &self.ports {
                 let wanted = c.flood_unregistered != Some(false)
@@ -340,11 +358,11 @@ impl Snooper {
             }
             self.pinned.extend(vlan, &group, out);
             finish(out, ingress);
-            return McastEgress::Ports;
+            return (McastEgress::Ports, self.table.pruned_counter(vlan, &group));
         }
         self.router_ports_into(vlan, now, out);
-        let registered = self.table.egress(vlan, &group, &source, now, out);
-        if !registered {
+        let counter = self.table.egress(vlan, &group, &source, now, out);
+        if counter.is_none() {
             out.extend(
                 self.ports
                     .iter()
@@ -354,27 +372,7 @@ impl Snooper {
         }
         self.pinned.extend(vlan, &group, out);
         finish(out, ingress);
-        McastEgress::Ports
-    }
-
-    /// Count `n` copies of (`vlan`, `group`) data that pruning spared ports.
-    pub fn count_pruned(&mut self, vlan: u16, group: IpAddr, n: u64) {
-        self.table.count_pruned(vlan, group, n);
-    }
-
-    /// Operator-pinned memberships (static MDB entries).
-    pub fn pinned(&self) -> &Pinned {
-        &self.pinned
-    }
-
-    /// Pin or unpin memberships; pinned ports get their groups whatever IGMP/MLD says.
-    pub fn pinned_mut(&mut self) -> &mut Pinned {
-        &mut self.pinned
-    }
-
-    /// Every port snooping knows (all of the core's ports), in order.
-    pub fn port_ids(&self) -> impl Iterator<Item = PortId> + '_ {
-        self.ports.keys().copied()
+        (McastEgress::Ports, counter)
     }
 
     /// The next instant `handle_timeout` has work, if any.
@@ -422,45 +420,6 @@ impl Snooper {
         let next = self.queue.pop_front()?;
         self.counters.queries_sent.bump(next.2.version);
         Some(next)
-    }
-
-    /// Everything snooping knows, as of `now`, in a deterministic order.
-    pub fn state(&self, now: Instant) -> SnoopState {
-        let mut router_ports: Vec<RouterPortState> = self
-            .static_router_ports()
-            .map(|port| RouterPortState {
-                vlan: None,
-                port,
-                expires_ms: None,
-                is_static: true,
-            })
-            .collect();
-        router_ports.extend(self.routers.dump(now));
-        SnoopState {
-            enabled: self.cfg.enabled,
-            queriers: self.querier_states(now),
-            router_ports,
-            groups: self.table.dump(now),
-            counters: self.counters.clone(),
-        }
-    }
-
-    /// (VLAN, group) entries held, without dumping them (for metrics).
-    pub fn group_count(&self) -> usize {
-        self.table.len()
-    }
-
-    /// The querier of each (VLAN, family), as of `now`.
-    pub fn querier_states(&self, now: Instant) -> Vec<QuerierState> {
-        self.queriers
-            .iter()
-            .map(|(&(vlan, family), q)| q.state(vlan, family, now))
-            .collect()
-    }
-
-    /// The counters.
-    pub fn counters(&self) -> &SnoopCounters {
-        &self.counters
     }
 
     /// `mdb flush`: forget the groups and learned router ports of `port`,
