@@ -275,3 +275,30 @@ fn static_mdb_entries_receive_a_group_whatever_snooping_says() {
     assert!(sw.remove_static_mdb(0, group.into(), p[2]));
     assert!(sw.handle_frame(p[0], &udp_to(group), t).is_empty());
 }
+
+#[test]
+fn spared_copies_are_counted_per_port_and_group_and_stop_while_a_port_is_down() {
+    let (mut sw, p) = switch(4, None);
+    let group = Ipv4Addr::new(239, 1, 1, 1);
+    sw.handle_frame(p[1], &v2_report(group, false), Instant::ZERO);
+    let t = Instant::from_secs(20); // our querier has been up for its response interval
+    advance(&mut sw, t);
+    for _ in 0..3 {
+        assert_eq!(sw.handle_frame(p[0], &udp_to(group), t), &[p[1]]);
+    }
+    sw.set_port_up(p[3], false, t);
+    for _ in 0..2 {
+        sw.handle_frame(p[0], &udp_to(group), t);
+    }
+    let spared: Vec<u64> = p.iter().map(|id| sw.spared(*id)).collect();
+    assert_eq!(
+        spared,
+        vec![0, 0, 5, 3],
+        "sender and member never; p3 only while up"
+    );
+    let g = &sw.state(t).multicast.groups[0];
+    assert_eq!(g.pruned_copies, 3 * 2 + 2);
+    sw.set_port_up(p[3], true, t);
+    sw.handle_frame(p[0], &udp_to(group), t);
+    assert_eq!(sw.spared(p[3]), 4, "counting goes on from where it stopped");
+}

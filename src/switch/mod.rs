@@ -12,6 +12,7 @@ mod classify;
 mod drop;
 mod mdb;
 mod ports;
+mod pruned;
 mod segments;
 mod state;
 pub mod vlan;
@@ -128,6 +129,8 @@ pub struct Switch {
     egress: Vec<PortId>,
     /// The VLAN of the last frame decided, and the outer tag it arrived with.
     last_vlan: (u16, Option<u16>),
+    /// Pruned-copy accounting, in O(egress) per frame.
+    ledger: pruned::Ledger,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     next_housekeeping: Option<Instant>,
@@ -143,6 +146,7 @@ impl Switch {
             mac: cfg.mac,
             egress: Vec::with_capacity(64),
             last_vlan: (0, None),
+            ledger: pruned::Ledger::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             next_housekeeping: None,
@@ -160,6 +164,9 @@ impl Switch {
             self.snooper.add_vlan(vlan, now);
         }
         let id = self.ports.insert(cfg, now);
+        if let Some(p) = self.ports.get_mut(id) {
+            self.ledger.join(&p.cfg.vlan, &mut p.prune);
+        }
         self.fdb.set_port_limit(id, max_macs);
         self.snooper.add_port(id, snoop, now);
         self.snooper.port_up(id, now);
@@ -182,7 +189,10 @@ impl Switch {
 
     /// Remove a port and everything learned on it.
     pub fn remove_port(&mut self, port: PortId) {
-        if self.ports.remove(port).is_some() {
+        if let Some(mut p) = self.ports.remove(port) {
+            if p.up {
+                self.ledger.leave(&p.cfg.vlan, &mut p.prune);
+            }
             self.fdb.remove_port(port);
             self.snooper.remove_port(port);
         }
@@ -199,6 +209,11 @@ impl Switch {
         }
         p.up = up;
         p.last_rx = now;
+        if up {
+            self.ledger.join(&p.cfg.vlan, &mut p.prune);
+        } else {
+            self.ledger.leave(&p.cfg.vlan, &mut p.prune);
+        }
         if up {
             // RFC 4541 §2.1.1(4): query a port as it comes up, for fast convergence.
             self.snooper.port_up(port, now);
@@ -369,8 +384,14 @@ impl Switch {
             McastEgress::Flood => self.flood(vlan, ingress),
             McastEgress::Ports => {
                 keep_carrying(&self.ports, &mut self.egress, vlan, ingress);
-                let spared = count_spared(&mut self.ports, &self.egress, vlan, ingress);
+                let members = self.ledger.decided(vlan);
+                for id in std::iter::once(&ingress).chain(self.egress.iter()) {
+                    if let Some(p) = self.ports.get_mut(*id) {
+                        pruned::Ledger::seen(&mut p.prune);
+                    }
+                }
                 if let Some(counter) = pruned_copies {
+                    let spared = u64::from(members).saturating_sub(1 + self.egress.len() as u64);
                     counter.set(counter.get() + spared);
                 }
                 if self.egress.is_empty() {
@@ -491,6 +512,13 @@ impl Switch {
         }
     }
 
+    /// The multicast copies `port` was spared so far (see [`pruned`]).
+    pub(crate) fn spared(&self, port: PortId) -> u64 {
+        self.ports
+            .get(port)
+            .map_or(0, |p| self.ledger.spared(&p.cfg.vlan, &p.prune, p.up))
+    }
+
     /// The ports and their counters, without the FDB rows (cheap enough for every metrics scrape).
     pub fn port_views(&self, now: Instant) -> Vec<PortView> {
         state::port_views(self, now)
@@ -510,25 +538,6 @@ fn keep_carrying(ports: &PortTable, egress: &mut Vec<PortId>, vlan: u16, ingress
                 .get(*p)
                 .is_some_and(|port| port.up && port.cfg.vlan.carries(vlan))
     });
-}
-
-/// Count on each port the copy of a pruned frame it was spared (every up
-/// port of `vlan` but the ingress and the `egress` ones, which are sorted);
-/// returns how many.
-fn count_spared(ports: &mut PortTable, egress: &[PortId], vlan: u16, ingress: PortId) -> u64 {
-    let mut sent = egress.iter().peekable();
-    let mut spared = 0;
-    for (id, p) in ports.iter_mut() {
-        while sent.next_if(|e| **e < id).is_some() {}
-        if sent.peek().is_some_and(|e| **e == id) || id == ingress || !p.up {
-            continue;
-        }
-        if p.cfg.vlan.carries(vlan) {
-            p.counters.mcast_pruned += 1;
-            spared += 1;
-        }
-    }
-    spared
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The port table: what the core knows about each port, and its counters.
 
 use super::drop::{DropCounts, DropReason};
+use super::pruned::PortPrune;
 use super::vlan::VlanMode;
 use crate::igmp::config::PortSnoopConfig;
 use crate::port::PortId;
@@ -67,7 +68,7 @@ pub struct PortCounters {
     pub drops: DropCounts,
     /// Multicast data frames this port was spared: snooping found no member
     /// (nor router, nor pin) behind it, where a switch without snooping
-    /// would have flooded them here.
+    /// would have flooded them here. Filled in when the port is viewed.
     #[serde(skip_serializing_if = "crate::is_zero")]
     pub mcast_pruned: u64,
 }
@@ -79,6 +80,8 @@ pub(crate) struct Port {
     pub up: bool,
     pub last_rx: Instant,
     pub counters: PortCounters,
+    /// Its share of the pruned-copy ledger (`counters.mcast_pruned` is filled from it for views).
+    pub prune: PortPrune,
 }
 
 /// Ports by id, with stable ids and reuse of freed slots.
@@ -94,6 +97,7 @@ impl PortTable {
             up: true,
             last_rx: now,
             counters: PortCounters::default(),
+            prune: PortPrune::default(),
         };
         match self.slots.iter().position(Option::is_none) {
             Some(i) => {
@@ -125,13 +129,6 @@ impl PortTable {
         self.iter()
             .find(|(_, p)| p.cfg.name == name)
             .map(|(id, _)| id)
-    }
-
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (PortId, &mut Port)> {
-        self.slots
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, p)| p.as_mut().map(|p| (PortId(i as u32), p)))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (PortId, &Port)> {

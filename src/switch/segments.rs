@@ -22,6 +22,10 @@ impl Switch {
         for vlan in mode.vlans() {
             self.snooper.add_vlan(vlan, now);
         }
+        if p.up {
+            self.ledger.leave(&p.cfg.vlan, &mut p.prune);
+            self.ledger.join(&mode, &mut p.prune);
+        }
         p.cfg.vlan = mode;
         self.fdb.flush(Some(port));
         self.snooper.flush(Some(port));
@@ -81,6 +85,9 @@ impl Switch {
         if let VlanMode::Vni(joined) = &mut p.cfg.vlan {
             if !joined.contains(vlan) {
                 joined.insert(vlan);
+                if p.up {
+                    self.ledger.join_vlan(vlan, &mut p.prune);
+                }
                 self.snooper.add_vlan(vlan, now);
             }
         }

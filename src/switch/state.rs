@@ -67,7 +67,10 @@ pub(super) fn port_views(sw: &Switch, now: Instant) -> Vec<PortView> {
             up: p.up,
             fdb_entries: sw.fdb.port_count(id),
             idle_ms: now.saturating_since(p.last_rx).as_millis() as u64,
-            counters: p.counters.clone(),
+            counters: PortCounters {
+                mcast_pruned: sw.spared(id),
+                ..p.counters.clone()
+            },
         })
         .collect()
 }
