@@ -381,3 +381,57 @@ fn an_unmapped_vni_is_dropped_and_counted() {
         "no peer from an unmapped VNI"
     );
 }
+
+#[test]
+fn multicast_is_pruned_per_vni_and_queries_go_out_in_each_vni() {
+    use crate::testing::{udp_to, v2_report};
+    let (mut node, a10, _c20) = segmented_hub();
+    let group = std::net::Ipv4Addr::new(239, 1, 1, 1);
+    let mut out = Vec::new();
+    let mut from = |node: &mut Node, src: &str, vni: u32, frame: &[u8]| {
+        let src: SocketAddr = src.parse().unwrap();
+        node.handle_datagram(
+            Instant::ZERO,
+            TunnelId(0),
+            src,
+            &vxlan_datagram(vni, frame),
+            &mut out,
+        )
+        .expect("admitted")
+        .0
+    };
+    let member = from(&mut node, "10.0.0.2:1", 1010, &v2_report(group, false));
+    let bystander = from(&mut node, "10.0.0.3:1", 1010, &frame(BCAST, B));
+    let other_vni = from(&mut node, "10.0.0.4:1", 1020, &v2_report(group, false));
+    // Our querier runs per VLAN; its queries reach each peer in its VNI.
+    let t = Instant::from_secs(20);
+    let mut now = Instant::ZERO;
+    let mut query_headers = Vec::new();
+    while let Some(due) = node.poll_timeout().filter(|d| *d <= t) {
+        now = due;
+        node.handle_timeout(now);
+        while node.poll_transmit(&mut out).is_some() {
+            for d in &out {
+                if let Egress::Peer { header, .. } = d.to {
+                    query_headers.push((d.port, header));
+                }
+            }
+        }
+    }
+    assert!(query_headers.contains(&(member, EncapHeader::vxlan(1010))));
+    assert!(query_headers.contains(&(other_vni, EncapHeader::vxlan(1020))));
+    assert!(
+        !query_headers.contains(&(other_vni, EncapHeader::vxlan(1010))),
+        "a VLAN 10 query to a peer only in VNI 1020"
+    );
+    // Data in VLAN 10 goes to the VLAN 10 member only: not the bystander,
+    // not the member of the same group in VNI 1020.
+    node.handle_frame(now, a10, &udp_to(group), &mut out);
+    let to: Vec<PortId> = out.iter().map(|d| d.port).collect();
+    assert_eq!(
+        to,
+        vec![member],
+        "bystander {bystander:?}, other VNI {other_vni:?}"
+    );
+    assert!(matches!(out[0].to, Egress::Peer { header, .. } if header == EncapHeader::vxlan(1010)));
+}
