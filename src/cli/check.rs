@@ -13,6 +13,17 @@ pub fn describe(cfg: &Config) -> String {
         cfg.fdb.max_entries_per_port
     ));
     out.push_str(&multicast(cfg));
+    for seg in &cfg.segments {
+        let c = seg.apply(&cfg.multicast);
+        out.push_str(&format!(
+            "segment vlan {}: snooping {}, querier {:?}, IGMPv{} and MLDv{}\n",
+            seg.vlan,
+            if c.enabled { "on" } else { "off" },
+            c.querier,
+            c.igmp_version,
+            c.mld_version
+        ));
+    }
     out.push_str(&format!("workers: {}\n", cfg.workers()));
     for t in &cfg.taps {
         out.push_str(&format!("tap port {}\n", t.name));

@@ -52,6 +52,9 @@ pub struct Config {
     /// Static multicast group members.
     #[serde(default)]
     pub static_mdb: Vec<StaticMdbEntry>,
+    /// Per-segment (VLAN) snooping settings that differ from `[multicast]`.
+    #[serde(default, rename = "segment")]
+    pub segments: Vec<SegmentConfig>,
     /// Live capture of every port to rotating pcap files (off when absent).
     #[serde(default)]
     pub capture: Option<CaptureConfig>,
@@ -104,6 +107,59 @@ pub struct TapConfig {
     /// Trunks: the VLAN of untagged frames (leaves untagged unless `native-tagged`).
     #[serde(default)]
     pub native_vlan: Option<u16>,
+}
+
+/// One segment's snooping settings where they differ from `[multicast]`,
+/// as Linux's per-VLAN `mcast_snooping` / `mcast_querier` options do.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentConfig {
+    /// The VLAN (0: untagged traffic on transparent ports).
+    pub vlan: u16,
+    /// Snoop IGMP/MLD in this VLAN (off: every group is flooded here).
+    #[serde(default)]
+    pub snooping: Option<bool>,
+    /// The querier's mode here.
+    #[serde(default)]
+    pub querier: Option<crate::igmp::config::QuerierMode>,
+    /// The IGMP querier's address here (each VLAN holds its own election).
+    #[serde(default)]
+    pub querier_address_v4: Option<std::net::Ipv4Addr>,
+    /// The MLD querier's (link-local) address here.
+    #[serde(default)]
+    pub querier_address_v6: Option<std::net::Ipv6Addr>,
+    /// IGMP version of our queries here (2 or 3).
+    #[serde(default)]
+    pub igmp_version: Option<u8>,
+    /// MLD version of our queries here (1 or 2).
+    #[serde(default)]
+    pub mld_version: Option<u8>,
+}
+
+impl SegmentConfig {
+    /// `base` with this segment's settings applied.
+    pub fn apply(&self, base: &SnoopConfig) -> SnoopConfig {
+        let mut c = base.clone();
+        if let Some(v) = self.snooping {
+            c.enabled = v;
+        }
+        if let Some(q) = self.querier {
+            c.querier = q;
+        }
+        if self.querier_address_v4.is_some() {
+            c.querier_address_v4 = self.querier_address_v4;
+        }
+        if self.querier_address_v6.is_some() {
+            c.querier_address_v6 = self.querier_address_v6;
+        }
+        if let Some(v) = self.igmp_version {
+            c.igmp_version = v;
+        }
+        if let Some(v) = self.mld_version {
+            c.mld_version = v;
+        }
+        c
+    }
 }
 
 /// The `vlan_mode` names, as Open vSwitch spells them.
@@ -350,6 +406,11 @@ impl Config {
         SwitchConfig {
             fdb: self.fdb.clone(),
             snoop: self.multicast.clone(),
+            snoop_vlans: self
+                .segments
+                .iter()
+                .map(|s| (s.vlan, s.apply(&self.multicast)))
+                .collect(),
             mac: self.mac.unwrap_or(mac),
         }
     }
@@ -459,6 +520,30 @@ mod tests {
                 .to_string();
             assert!(err.contains(&format!("`{field}`")), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn segments_override_snooping_per_vlan_and_name_bad_fields() {
+        let cfg = parse(
+            "[multicast]\nquerier = \"auto\"\n[[segment]]\nvlan = 20\nsnooping = false\n\
+             [[segment]]\nvlan = 30\nquerier = \"off\"\nigmp_version = 2\n",
+        )
+        .unwrap();
+        let sc = cfg.switch_config(crate::switch::DEFAULT_MAC);
+        assert!(!sc.snoop_vlans[&20].enabled);
+        assert_eq!(sc.snoop_vlans[&30].igmp_version, 2);
+        assert_eq!(
+            sc.snoop_vlans[&30].querier,
+            crate::igmp::config::QuerierMode::Off
+        );
+        let err = parse("[[segment]]\nvlan = 30\nigmp_version = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("segment[0].igmp_version"), "{err}");
+        let err = parse("[[segment]]\nvlan = 3\n[[segment]]\nvlan = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("segment[1].vlan"), "{err}");
     }
 
     #[test]

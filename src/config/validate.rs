@@ -37,6 +37,18 @@ impl Config {
         if self.fdb.ageing_time.is_zero() {
             return Err(invalid("fdb.ageing_time", "must be greater than zero"));
         }
+        let mut seen = HashSet::new();
+        for (i, seg) in self.segments.iter().enumerate() {
+            if seg.vlan > MAX_VID || !seen.insert(seg.vlan) {
+                return Err(invalid(
+                    format!("segment[{i}].vlan"),
+                    format!("{}: a VLAN id (0 to 4094) given once", seg.vlan),
+                ));
+            }
+            if let Err(e) = seg.apply(&self.multicast).validate() {
+                return Err(invalid(format!("segment[{i}].{}", e.field), e.reason));
+            }
+        }
         let taps = taps(&self.taps)?;
         listeners(&self.listeners)?;
         peers(&self.peers, &self.listeners)?;

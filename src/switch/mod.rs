@@ -48,6 +48,8 @@ pub struct SwitchConfig {
     pub fdb: FdbConfig,
     /// IGMP/MLD snooping and the querier.
     pub snoop: SnoopConfig,
+    /// Per-VLAN snooping settings where they differ (`[[segment]]`).
+    pub snoop_vlans: std::collections::BTreeMap<u16, SnoopConfig>,
     /// Source MAC of frames the switch originates (queries); its IPv6
     /// link-local address, the MLD querier's source, is derived from it.
     pub mac: MacAddr,
@@ -62,6 +64,7 @@ impl Default for SwitchConfig {
         SwitchConfig {
             fdb: FdbConfig::default(),
             snoop: SnoopConfig::default(),
+            snoop_vlans: Default::default(),
             mac: DEFAULT_MAC,
         }
     }
@@ -139,10 +142,12 @@ pub struct Switch {
 impl Switch {
     /// A switch with no ports.
     pub fn new(cfg: SwitchConfig) -> Self {
+        let mut snooper = Snooper::new(cfg.snoop, link_local_from_mac(cfg.mac.0));
+        snooper.set_vlan_configs(cfg.snoop_vlans, Instant::ZERO);
         Switch {
             ports: PortTable::default(),
             fdb: Fdb::new(cfg.fdb),
-            snooper: Snooper::new(cfg.snoop, link_local_from_mac(cfg.mac.0)),
+            snooper,
             mac: cfg.mac,
             egress: Vec::with_capacity(64),
             last_vlan: (0, None),
@@ -180,6 +185,7 @@ impl Switch {
     pub fn reconfigure(&mut self, cfg: SwitchConfig, now: Instant) {
         self.fdb.set_config(cfg.fdb);
         self.snooper.set_config(cfg.snoop, now);
+        self.snooper.set_vlan_configs(cfg.snoop_vlans, now);
     }
 
     /// The egress ports [`Switch::handle_frame`] returned last.

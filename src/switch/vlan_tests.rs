@@ -28,7 +28,11 @@ fn trunk(allowed: &[u16], native: Option<u16>) -> VlanMode {
 
 /// The lab of the VLAN example: a10, b10 (access 10), c20 (access 20), trunk (10, 20, native 1).
 fn lab() -> (Switch, [PortId; 4]) {
-    let mut sw = Switch::new(SwitchConfig::default());
+    lab_with(SwitchConfig::default())
+}
+
+fn lab_with(cfg: SwitchConfig) -> (Switch, [PortId; 4]) {
+    let mut sw = Switch::new(cfg);
     let modes = [
         ("a10", VlanMode::Access(10)),
         ("b10", VlanMode::Access(10)),
@@ -147,4 +151,32 @@ fn each_vlan_has_its_own_querier_and_queries_go_tagged_on_trunks_only() {
         Retag::Untag,
         "the native VLAN leaves untagged"
     );
+}
+
+#[test]
+fn a_segment_with_snooping_off_floods_and_has_no_querier_while_the_others_prune() {
+    use crate::testing::udp_to;
+    let mut cfg = SwitchConfig::default();
+    let mut off = cfg.snoop.clone();
+    off.enabled = false;
+    cfg.snoop_vlans.insert(20, off);
+    let (mut sw, [a, _b, c, t]) = lab_with(cfg);
+    let group = std::net::Ipv4Addr::new(239, 1, 1, 1);
+    let later = Instant::from_secs(20);
+    let mut vlans_queried = std::collections::BTreeSet::new();
+    while let Some(due) = sw.poll_timeout().filter(|d| *d <= later) {
+        sw.handle_timeout(due);
+        while let Some(tx) = sw.poll_transmit() {
+            vlans_queried.insert(tx.vlan);
+        }
+    }
+    assert!(
+        vlans_queried.contains(&10) && !vlans_queried.contains(&20),
+        "{vlans_queried:?}"
+    );
+    // VLAN 10 has a querier and no member: the group goes nowhere.
+    assert!(sw.handle_frame(a, &udp_to(group), later).is_empty());
+    assert_eq!(drops(&sw, a, DropReason::Pruned), 1);
+    // VLAN 20 does not snoop: the group is flooded in VLAN 20.
+    assert_eq!(sw.handle_frame(c, &udp_to(group), later), &[t]);
 }

@@ -157,6 +157,26 @@ impl MembershipTable {
         }
     }
 
+    /// Forget every group of the VLANs `keep` says no to (their snooping was turned off).
+    pub(crate) fn retain_vlans(&mut self, keep: impl Fn(u16) -> bool) {
+        let gone: Vec<(u16, IpAddr)> = self
+            .groups
+            .keys()
+            .filter(|(vlan, _)| !keep(*vlan))
+            .copied()
+            .collect();
+        for key in gone {
+            if let Some(entry) = self.groups.remove(&key) {
+                if let Some(d) = entry.deadline {
+                    self.deadlines.remove(&(d, key.0, key.1));
+                }
+                for port in entry.ports.keys() {
+                    release(&mut self.per_port, *port);
+                }
+            }
+        }
+    }
+
     /// (VLAN, group) entries held (some may be waiting for their expiry sweep).
     pub(crate) fn len(&self) -> usize {
         self.groups.len()

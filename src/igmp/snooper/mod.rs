@@ -84,6 +84,8 @@ pub enum QueryTarget {
 #[derive(Debug)]
 pub struct Snooper {
     cfg: SnoopConfig,
+    /// Per-VLAN settings that differ from `cfg` (`[[segment]]`).
+    vlan_cfg: BTreeMap<u16, SnoopConfig>,
     own_v6_link_local: Ipv6Addr,
     ports: BTreeMap<PortId, PortSnoopConfig>,
     queriers: BTreeMap<(u16, Family), Querier>,
@@ -107,6 +109,15 @@ pub struct SnoopState {
     pub groups: Vec<GroupState>,
     /// Counters.
     pub counters: SnoopCounters,
+}
+
+/// The settings of `vlan`: its own if it has some, else the switch's.
+fn pick<'a>(
+    cfg: &'a SnoopConfig,
+    vlan_cfg: &'a BTreeMap<u16, SnoopConfig>,
+    vlan: u16,
+) -> &'a SnoopConfig {
+    vlan_cfg.get(&vlan).unwrap_or(cfg)
 }
 
 /// The membership environment of (`vlan`, `family`) at `now`.
@@ -145,6 +156,7 @@ impl Snooper {
         let mut s = Snooper {
             table: MembershipTable::new(cfg.max_groups, cfg.max_sources_per_group),
             cfg,
+            vlan_cfg: BTreeMap::new(),
             own_v6_link_local,
             ports: BTreeMap::new(),
             queriers: BTreeMap::new(),
@@ -170,8 +182,9 @@ impl Snooper {
     /// Apply a new switch-wide configuration (live reload). Learned groups,
     /// router ports and the election survive; new timers apply from now on.
     pub fn set_config(&mut self, cfg: SnoopConfig, now: Instant) {
-        for (&(_, family), q) in self.queriers.iter_mut() {
-            q.reconfigure(family, &cfg, self.own_v6_link_local, now);
+        for (&(vlan, family), q) in self.queriers.iter_mut() {
+            let c = self.vlan_cfg.get(&vlan).unwrap_or(&cfg);
+            q.reconfigure(family, c, self.own_v6_link_local, now);
         }
         self.cfg = cfg;
     }
@@ -192,11 +205,11 @@ impl Snooper {
     /// router is the querier, so we never inject our version into its
     /// network (B5).
     pub fn port_up(&mut self, port: PortId, now: Instant) {
-        if !self.cfg.enabled {
-            return;
-        }
         let mut queries = Vec::new();
         for (&(vlan, _), q) in &self.queriers {
+            if !self.cfg_for(vlan).enabled {
+                continue;
+            }
             // At start (or when resuming) the general query to all ports covers this port.
             if q.role(now) == Role::Querier && !q.general_query_due(now) {
                 if let Some(query) = q.general_query() {
@@ -219,7 +232,7 @@ impl Snooper {
         msg: &Message,
         now: Instant,
     ) -> ControlForward {
-        if !self.cfg.enabled {
+        if !self.cfg_for(vlan).enabled {
             return ControlForward::Flood;
         }
         match msg {
@@ -227,7 +240,7 @@ impl Snooper {
             Message::RouterAdvertisement => {
                 self.ensure_vlan(vlan, now);
                 let family = Family::of(&src);
-                let oqpi = env_of(&self.cfg, &self.queriers, vlan, family, now)
+                let oqpi = env_of(self.cfg_for(vlan), &self.queriers, vlan, family, now)
                     .timers
                     .other_querier_present_interval;
                 self.learn_router(vlan, port, now + oqpi);
@@ -273,8 +286,8 @@ impl Snooper {
 
     /// A PIM hello arrived on `port` in `vlan`: a router is there.
     pub fn pim_hello_seen(&mut self, vlan: u16, port: PortId, now: Instant) {
-        if self.cfg.enabled {
-            let oqpi = self.cfg.timers().other_querier_present_interval;
+        if self.cfg_for(vlan).enabled {
+            let oqpi = self.cfg_for(vlan).timers().other_querier_present_interval;
             self.learn_router(vlan, port, now + oqpi);
         }
     }
@@ -332,7 +345,7 @@ impl Snooper {
         out: &mut Vec<PortId>,
     ) -> (McastEgress, Option<&Cell<u64>>) {
         out.clear();
-        if !self.cfg.enabled || classify(&group) != GroupScope::Snooped {
+        if !self.cfg_for(vlan).enabled || classify(&group) != GroupScope::Snooped {
             return (McastEgress::Flood, None);
         }
         let family = Family::of(&group);
@@ -387,21 +400,23 @@ impl Snooper {
     /// Run every timer due by `now`: general queries, querier takeover,
     /// router-port and membership expiry, specific-query retransmissions.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if !self.cfg.enabled {
-            return;
-        }
         let mut due: Vec<(Instant, u16, QueryTarget, Query)> = Vec::new();
+        let (cfg, vlan_cfg) = (&self.cfg, &self.vlan_cfg);
         for (&(vlan, _), q) in self.queriers.iter_mut() {
-            if let Some((at, query)) = q.handle_timeout(&self.cfg, now) {
+            let c = pick(cfg, vlan_cfg, vlan);
+            if !c.enabled {
+                continue;
+            }
+            if let Some((at, query)) = q.handle_timeout(c, now) {
                 due.push((at, vlan, QueryTarget::AllPorts, query));
             }
         }
         self.routers.expire(now);
         let mut specific = Vec::new();
-        let (cfg, queriers) = (&self.cfg, &self.queriers);
+        let queriers = &self.queriers;
         self.table.expire(
             now,
-            &|vlan, family| env_of(cfg, queriers, vlan, family, now),
+            &|vlan, family| env_of(pick(cfg, vlan_cfg, vlan), queriers, vlan, family, now),
             &mut specific,
         );
         for sq in specific {
@@ -432,16 +447,37 @@ impl Snooper {
     /// A port is a member of `vlan`: run its queriers from now on (a VLAN's
     /// queriers otherwise start when its first IGMP/MLD message is seen).
     pub fn add_vlan(&mut self, vlan: u16, now: Instant) {
-        if self.cfg.enabled {
+        if self.cfg_for(vlan).enabled {
             self.ensure_vlan(vlan, now);
         }
+    }
+
+    /// The settings of `vlan`: its `[[segment]]` overrides, or the switch's.
+    pub fn cfg_for(&self, vlan: u16) -> &SnoopConfig {
+        pick(&self.cfg, &self.vlan_cfg, vlan)
+    }
+
+    /// Per-VLAN settings (`[[segment]]`), each a whole [`SnoopConfig`]
+    /// (validated). Queriers of a VLAN follow its settings from now on; a
+    /// VLAN whose snooping is off floods and loses its learned groups.
+    pub fn set_vlan_configs(&mut self, vlan_cfg: BTreeMap<u16, SnoopConfig>, now: Instant) {
+        self.vlan_cfg = vlan_cfg;
+        let own = self.own_v6_link_local;
+        let (cfg, vlan_cfg) = (&self.cfg, &self.vlan_cfg);
+        self.queriers
+            .retain(|&(vlan, _), _| pick(cfg, vlan_cfg, vlan).enabled);
+        for (&(vlan, family), q) in self.queriers.iter_mut() {
+            q.reconfigure(family, pick(cfg, vlan_cfg, vlan), own, now);
+        }
+        self.table
+            .retain_vlans(|vlan| pick(cfg, vlan_cfg, vlan).enabled);
     }
 
     /// Create the queriers of `vlan` (both families) if they do not exist.
     fn ensure_vlan(&mut self, vlan: u16, now: Instant) {
         for family in [Family::V4, Family::V6] {
             if !self.queriers.contains_key(&(vlan, family)) {
-                let q = Querier::new(family, &self.cfg, self.own_v6_link_local, now);
+                let q = Querier::new(family, self.cfg_for(vlan), self.own_v6_link_local, now);
                 self.queriers.insert((vlan, family), q);
             }
         }
@@ -472,10 +508,11 @@ impl Snooper {
         }
         self.counters.queries_received.bump(q.version);
         self.ensure_vlan(vlan, now);
+        let cfg = pick(&self.cfg, &self.vlan_cfg, vlan);
         let Some(querier) = self.queriers.get_mut(&(vlan, family)) else {
             return ControlForward::Flood;
         };
-        querier.heard(&self.cfg, src, q, now, &mut self.counters);
+        querier.heard(cfg, src, q, now, &mut self.counters);
         let timers = *querier.timers();
         // Queries from 0.0.0.0 / :: (proxy queriers) make no router port (B2).
         if !src.is_unspecified() {
@@ -492,7 +529,7 @@ impl Snooper {
                 };
                 let lower_to = per_query.saturating_mul(timers.last_member_query_count);
                 let source_filtering =
-                    env_of(&self.cfg, &self.queriers, vlan, family, now).source_filtering;
+                    env_of(self.cfg_for(vlan), &self.queriers, vlan, family, now).source_filtering;
                 self.table
                     .query_heard(vlan, group, &q.sources, lower_to, now, source_filtering);
             }
@@ -526,7 +563,7 @@ impl Snooper {
             }
         }
         self.ensure_vlan(vlan, now);
-        let env = env_of(&self.cfg, &self.queriers, vlan, family, now);
+        let env = env_of(self.cfg_for(vlan), &self.queriers, vlan, family, now);
         let port_cfg = self.ports.get(&port);
         let policy = PortPolicy {
             fast_leave: port_cfg.is_some_and(|c| c.fast_leave),
