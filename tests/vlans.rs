@@ -212,3 +212,108 @@ fn kernel_vxlan_clients_on_two_vnis_reach_only_their_vlan_through_one_hub() {
         "{vlans}"
     );
 }
+
+/// Start `python3 TOOL ARGS --ready F` in `host`; returns once it is ready.
+fn spawn_ready(host: &Netns, tool_name: &str, args: &[&str]) -> std::process::Child {
+    let flag = std::env::temp_dir().join(unique("r"));
+    let child = std::process::Command::new("ip")
+        .args(["netns", "exec", &host.name, "python3", &tool(tool_name)])
+        .args(args)
+        .arg("--ready")
+        .arg(&flag)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("helper starts");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !flag.exists() && std::time::Instant::now() < end {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = std::fs::remove_file(&flag);
+    child
+}
+
+#[test]
+fn snooping_and_the_querier_run_per_vlan_with_kernel_hosts() {
+    if !can_run("snooping_and_the_querier_run_per_vlan_with_kernel_hosts") {
+        return;
+    }
+    let prefix = format!("{}-", unique("m"));
+    let tap = |name: &str| format!("{prefix}{name}");
+    let sw = Netns::new("s");
+    let config = vlan_lab(&prefix)
+        + "[multicast]\nquery_interval = \"2s\"\nquery_response_interval = \"1s\"\n";
+    let oc = Overcast::start_config(&sw, &config, "");
+    let hosts: Vec<Netns> = (0..4).map(|_| Netns::new("h")).collect();
+    for (i, name) in ["a10", "b10", "c20", "trunk"].iter().enumerate() {
+        no_ipv6(&hosts[i]);
+        move_tap(
+            &sw,
+            &tap(name),
+            &hosts[i],
+            &format!("10.253.0.{}/24", i + 1),
+        );
+        hosts[i].run(&format!("ip route add 224.0.0.0/4 dev {}", tap(name)));
+    }
+    let group = "239.7.7.7";
+    // Each VLAN has its own querier, and its queries reach the trunk tagged.
+    let queries = |vlan: &str| {
+        sniff_during(
+            &hosts[3],
+            &tap("trunk"),
+            3,
+            &["--proto", "igmp", "--vlan", vlan],
+            || {},
+        )
+    };
+    assert!(queries("10") >= 1, "no VLAN 10 query on the trunk");
+    assert!(queries("20") >= 1, "no VLAN 20 query on the trunk");
+
+    let member = spawn_ready(
+        &hosts[0],
+        "mcast.py",
+        &["recv", group, "5000", "5", "--iface", &tap("a10")],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let on_trunk = sniff_during(
+        &hosts[3],
+        &tap("trunk"),
+        3,
+        &["--proto", "udp", "--dst", group],
+        || {
+            hosts[1].run(&format!(
+                "python3 {} send {group} 5000 20 --iface {}",
+                tool("mcast.py"),
+                tap("b10")
+            ));
+        },
+    );
+    assert_eq!(count_of(member), 20, "the VLAN 10 member lost datagrams");
+    assert_eq!(
+        on_trunk, 0,
+        "the trunk is no member: VLAN 10's group is pruned there"
+    );
+
+    // The join opened the group in VLAN 10 only.
+    let mdb = oc.show("mdb");
+    let vlans: std::collections::BTreeSet<u64> = mdb["groups"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter(|r| r["group"] == group && r["reason"] == "member")
+                .filter_map(|r| r["vlan"].as_u64())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(vlans, [10].into_iter().collect(), "{mdb}");
+    let queriers = oc.show("querier");
+    let ours: Vec<u64> = queriers
+        .as_array()
+        .map(|q| {
+            q.iter()
+                .filter(|q| q["family"] == "v4" && q["role"] == "querier")
+                .filter_map(|q| q["vlan"].as_u64())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(ours.contains(&10) && ours.contains(&20), "{queriers}");
+}

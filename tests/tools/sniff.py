@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Count frames seen on an interface for a while: an independent witness of what a port received.
 
-usage: sniff.py IFACE SECONDS [--proto icmp|udp|arp|any] [--dst IP] [--src IP] [--vlan VID] [--ready FILE]
+usage: sniff.py IFACE SECONDS [--proto icmp|udp|igmp|arp|any] [--dst IP] [--src IP] [--vlan VID] [--ready FILE]
 Prints the number of matching IPv4/IPv6 frames received (not sent) on IFACE.
 --vlan VID counts only frames tagged VID (0: only untagged ones). The kernel
 moves a received 802.1Q tag into metadata; it is read from PACKET_AUXDATA,
@@ -22,7 +22,7 @@ ap.add_argument("--ready")
 ap.add_argument("--vlan", type=int)
 a = ap.parse_args()
 
-protos = {"icmp": {1, 58}, "udp": {17}}
+protos = {"icmp": {1, 58}, "udp": {17}, "igmp": {2}}
 ETHERTYPE_ARP = 0x0806
 SOL_PACKET, PACKET_AUXDATA, TP_STATUS_VLAN_VALID = 263, 8, 0x10
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
