@@ -20,7 +20,8 @@
 #
 # Environment:
 #   OVERCAST  the binary (default: target/release/overcast, else target/debug/overcast)
-#   CONFIG    a config.toml for the switch; copied into the scenario and used by the replay
+#   CONFIG    a config.toml for the switch; copied into the scenario and used by the replay.
+#             A [[tap]] it names pN (with a vlan_mode, say) is taken from it, not added as --tap.
 #   NO_IPV6=1 turn IPv6 off in the hosts (no ND/MLD chatter)
 #   UNTIL     written to scenario.toml as `until` (e.g. "400s")
 #   STATE_AT  written to scenario.toml as `state_at`: one time or several,
@@ -68,7 +69,11 @@ ip netns add "$sw"
 ip netns exec "$sw" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 args=(run --no-control --capture "$work/cap")
 if [[ -n ${CONFIG:-} ]]; then args+=(--config "$CONFIG"); fi
-for i in $(seq 1 "$hosts"); do args+=(--tap "p$i"); done
+# Ports the config names (with VLAN modes, say) come from the config.
+for i in $(seq 1 "$hosts"); do
+  if [[ -n ${CONFIG:-} ]] && grep -q "^name = \"p$i\"" "$CONFIG"; then continue; fi
+  args+=(--tap "p$i")
+done
 ip netns exec "$sw" "$bin" "${args[@]}" 2>"$work/overcast.log" &
 pid=$!
 

@@ -234,9 +234,13 @@ impl<'a> Engine<'a> {
             self.stats.frames_dropped += 1;
         } else {
             self.stats.frames_forwarded += 1;
-            for d in &self.dests {
-                self.outputs.write(d.port, wall, frame)?;
-            }
+            write_dests(
+                &mut self.outputs,
+                &self.dests,
+                wall,
+                frame,
+                &mut self.retagged,
+            )?;
         }
         self.drain(t)
     }
