@@ -179,13 +179,18 @@ fn kernel_vxlan_clients_on_two_vnis_reach_only_their_vlan_through_one_hub() {
             &format!("10.251.0.{}/24", 11 + i),
         );
     }
+    // Generous waits: under a loaded test run a first ARP round can take seconds.
     assert!(
-        vx[0].ping_within("10.251.0.1", 10),
-        "VNI 1010 did not reach VLAN 10"
+        vx[0].ping_within("10.251.0.1", 20),
+        "VNI 1010 did not reach VLAN 10: {}",
+        oc.log_text()
     );
     assert!(
-        vx[1].ping_within("10.251.0.3", 10),
-        "VNI 1020 did not reach VLAN 20"
+        vx[1].ping_within("10.251.0.3", 20),
+        "VNI 1020 did not reach VLAN 20: {}\n{}\n{}",
+        oc.show("fdb"),
+        oc.show("vlans"),
+        oc.log_text()
     );
     assert!(!vx[0].pings("10.251.0.3"), "VNI 1010 reached VLAN 20");
     assert!(

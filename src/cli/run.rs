@@ -54,19 +54,18 @@ pub fn run(cmd: Command) -> Result<()> {
     if let Err((field, reason)) = cfg.validate() {
         bail!("command line: {field}: {reason}");
     }
+    let control = match (no_control, control.or_else(|| cfg.control.clone())) {
+        (true, _) => None,
+        (false, Some(path)) => Some(path),
+        // Only a socket named after the instance needs a usable name.
+        (false, None) => Some(control::path_for(&instance_name(
+            name.as_deref(),
+            config.as_deref(),
+        )?)),
+    };
     // A reload re-reads the file and re-applies the command-line ports.
-    let instance = instance_name(name.as_deref(), config.as_deref())?;
     let reload: live::ReloadSource =
         Box::new(move || build_config(config.as_deref(), &ports).map_err(|e| format!("{e:#}")));
-    let control = if no_control {
-        None
-    } else {
-        Some(
-            control
-                .or_else(|| cfg.control.clone())
-                .unwrap_or_else(|| control::path_for(&instance)),
-        )
-    };
     let rt = match cfg.workers() {
         1 => tokio::runtime::Builder::new_current_thread(),
         n => {

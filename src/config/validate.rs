@@ -203,12 +203,16 @@ fn listeners(listeners: &[ListenerConfig]) -> Result<(), Invalid> {
             ));
         }
         let mut segment_vlans = HashSet::new();
+        let mut vnis_seen = HashSet::new();
         for (vni, vlan) in &l.vnis {
             let field = format!("listener[{i}].vnis");
             if l.encap != Encap::Vxlan {
                 return Err(invalid(field, "only a VXLAN listener maps VNIs"));
             }
             match vni.trim().parse::<u32>() {
+                Ok(n) if n < 1 << 24 && !vnis_seen.insert(n) => {
+                    return Err(invalid(field, format!("VNI {n} is given twice")));
+                }
                 Ok(n) if n < 1 << 24 => {}
                 _ => {
                     return Err(invalid(

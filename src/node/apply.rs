@@ -8,7 +8,7 @@
 use super::plan::{Plan, Running, StaticPeer};
 use super::{Node, NodeEvent, Slot, TapSlot, Tunnel};
 use crate::port::PortId;
-use crate::switch::{PortConfig, PortKind, SwitchError};
+use crate::switch::{PortConfig, PortKind, SwitchError, VlanMode};
 use crate::time::Instant;
 use serde::Serialize;
 
@@ -46,7 +46,7 @@ impl Node {
                     t.peers
                         .static_peers()
                         .into_iter()
-                        .map(move |(k, _)| (id, k))
+                        .filter_map(move |(k, port)| Some((id, k, t.peers.remote(port)?)))
                 })
                 .collect(),
             taps: self
@@ -79,13 +79,27 @@ impl Node {
                 continue;
             };
             let (idle, snoop, macs) = (cfg.idle_timeout, cfg.multicast.clone(), cfg.mac_limit());
+            // A changed VNI map moves every peer to its new segments.
+            let resegment = t.peers.config().segments() != cfg.segments();
             t.peers.set_config(cfg);
             summary.updated.push(format!("listener {}", t.peers.name()));
             let statics: Vec<PortId> = t.peers.static_peers().into_iter().map(|(_, p)| p).collect();
-            for port in t.peers.ports() {
+            let ports = t.peers.ports();
+            let modes: Vec<(PortId, VlanMode)> = if resegment {
+                ports
+                    .iter()
+                    .map(|p| (*p, t.peer_vlan_mode(statics.contains(p))))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for port in ports {
                 let idle = (!statics.contains(&port)).then_some(idle);
                 self.switch.set_port_options(port, idle, snoop.clone());
                 self.switch.set_port_mac_limit(port, macs);
+            }
+            for (port, mode) in modes {
+                self.switch.set_port_vlan(port, mode, now);
             }
         }
         for (id, cfg) in plan.open_tunnels {
@@ -117,14 +131,6 @@ impl Node {
             }
         }
 
-        for id in plan.close_taps {
-            let Some(tap) = self.taps.get_mut(id.index()).and_then(Option::take) else {
-                continue;
-            };
-            self.remove_port(tap.port);
-            self.events.push_back(NodeEvent::CloseTap { tap: id });
-            summary.removed.push(format!("tap {}", tap.cfg.name));
-        }
         for (id, cfg) in plan.update_taps {
             let Some(Some(slot)) = self.taps.get_mut(id.index()) else {
                 continue;
@@ -164,6 +170,16 @@ impl Node {
             self.taps[id.index()] = Some(TapSlot { port, cfg });
         }
 
+        // Closed after the new ones open, so no new port takes a closing
+        // one's id while its device task may still be reading.
+        for id in plan.close_taps {
+            let Some(tap) = self.taps.get_mut(id.index()).and_then(Option::take) else {
+                continue;
+            };
+            self.remove_port(tap.port);
+            self.events.push_back(NodeEvent::CloseTap { tap: id });
+            summary.removed.push(format!("tap {}", tap.cfg.name));
+        }
         for e in &plan.unpin_fdb {
             self.switch.fdb_mut().remove(e.vlan, e.mac);
         }

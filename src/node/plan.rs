@@ -22,8 +22,8 @@ pub struct Running {
     pub config: Config,
     /// Tunnels and their settings.
     pub tunnels: Vec<(TunnelId, ListenerConfig)>,
-    /// Static peers, by tunnel and key.
-    pub static_peers: Vec<(TunnelId, PeerKey)>,
+    /// Static peers, by tunnel and key, and where they are sent to.
+    pub static_peers: Vec<(TunnelId, PeerKey, SocketAddr)>,
     /// TAP slots and their settings.
     pub taps: Vec<(TapId, TapConfig)>,
 }
@@ -156,14 +156,18 @@ pub fn plan(running: &Running, wanted: &Config, resolved: &Resolved) -> Plan {
     out.remove_peers = running
         .static_peers
         .iter()
-        .filter(|(t, k)| {
-            kept.contains(t) && !wanted_peers.iter().any(|p| (p.tunnel, p.key) == (*t, *k))
+        .filter(|(t, k, r)| {
+            // A peer whose address changed (a VXLAN peer's port, say) is replaced.
+            kept.contains(t)
+                && !wanted_peers
+                    .iter()
+                    .any(|p| (p.tunnel, p.key, p.remote) == (*t, *k, *r))
         })
-        .copied()
+        .map(|(t, k, _)| (*t, *k))
         .collect();
     out.add_peers = wanted_peers
         .into_iter()
-        .filter(|p| !running.static_peers.contains(&(p.tunnel, p.key)))
+        .filter(|p| !running.static_peers.contains(&(p.tunnel, p.key, p.remote)))
         .collect();
 
     // TAPs by name.

@@ -435,3 +435,81 @@ fn multicast_is_pruned_per_vni_and_queries_go_out_in_each_vni() {
     );
     assert!(matches!(out[0].to, Egress::Peer { header, .. } if header == EncapHeader::vxlan(1010)));
 }
+
+#[test]
+fn vni_maps_are_looked_up_by_number_not_text() {
+    let text =
+        "[[listener]]\nbind = \"0.0.0.0:4789\"\nencap = \"vxlan\"\nvnis = { 100 = 10, 20 = 20 }\n";
+    let cfg = Config::parse(text, std::path::Path::new("t.toml")).unwrap();
+    let (mut node, _) = started(&cfg);
+    let mut out = Vec::new();
+    for (n, vni) in [100u32, 20].into_iter().enumerate() {
+        let src: SocketAddr = format!("10.0.0.{}:1", n + 2).parse().unwrap();
+        let d = vxlan_datagram(vni, &frame(BCAST, A));
+        assert!(
+            node.handle_datagram(Instant::ZERO, TunnelId(0), src, &d, &mut out)
+                .is_some(),
+            "VNI {vni}"
+        );
+    }
+    assert_eq!(node.listener_rows()[0].counters.drop_wrong_vni, 0);
+}
+
+#[test]
+fn a_reload_that_changes_the_vni_map_moves_the_peers_with_it() {
+    let (mut node, a10, _) = segmented_hub();
+    let src: SocketAddr = "10.0.0.2:1".parse().unwrap();
+    let mut out = Vec::new();
+    let (peer, _) = node
+        .handle_datagram(
+            Instant::ZERO,
+            TunnelId(0),
+            src,
+            &vxlan_datagram(1010, &frame(BCAST, A)),
+            &mut out,
+        )
+        .unwrap();
+    // VLAN 10 now travels in VNI 2010.
+    let mut cfg = node.config().clone();
+    cfg.listeners[0].vnis = [("2010".to_string(), 10u16)].into_iter().collect();
+    let p = plan(&node.running(), &cfg, &Resolved::default());
+    node.apply(p, Instant::from_millis(1)).unwrap();
+    assert_eq!(
+        node.switch()
+            .vlan_rows()
+            .iter()
+            .find(|r| r.port == "vxlan/10.0.0.2")
+            .map(|r| r.vlans.clone()),
+        Some(vec![])
+    );
+    node.handle_datagram(
+        Instant::ZERO,
+        TunnelId(0),
+        src,
+        &vxlan_datagram(2010, &frame(BCAST, A)),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(out.iter().map(|d| d.port).collect::<Vec<_>>(), vec![a10]);
+    node.handle_frame(Instant::ZERO, a10, &frame(A, B), &mut out);
+    assert_eq!(out[0].port, peer);
+    assert!(matches!(out[0].to, Egress::Peer { header, .. } if header == EncapHeader::vxlan(2010)));
+}
+
+#[test]
+fn a_static_peer_whose_port_changes_is_replaced() {
+    let mut cfg = Config::default_hub();
+    cfg.peers.push(PeerConfig {
+        remote: "10.0.0.2:4789".into(),
+        encap: Encap::Vxlan,
+        listener: None,
+    });
+    let (mut node, _) = started(&cfg);
+    cfg.peers[0].remote = "10.0.0.2:8472".into();
+    let p = plan(&node.running(), &cfg, &Resolved::literal(&cfg).unwrap());
+    assert_eq!(p.remove_peers.len(), 1);
+    node.apply(p, Instant::from_millis(1)).unwrap();
+    let peers = node.peers(Instant::from_millis(1));
+    assert_eq!(peers.len(), 1);
+    assert_eq!(peers[0].remote, "10.0.0.2:8472".parse().unwrap());
+}

@@ -186,6 +186,12 @@ impl Switch {
         self.fdb.set_config(cfg.fdb);
         self.snooper.set_config(cfg.snoop, now);
         self.snooper.set_vlan_configs(cfg.snoop_vlans, now);
+        // A VLAN whose snooping came back on gets its queriers again.
+        for (_, p) in self.ports.iter() {
+            for vlan in p.cfg.vlan.vlans() {
+                self.snooper.add_vlan(vlan, now);
+            }
+        }
     }
 
     /// The egress ports [`Switch::handle_frame`] returned last.

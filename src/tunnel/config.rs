@@ -102,13 +102,18 @@ impl ListenerConfig {
         }
     }
 
-    /// The `vnis` map as (VNI, VLAN) pairs, by VNI (entries that do not parse
+    /// The `vnis` map as (VNI, VLAN) pairs, in VNI order (entries that do not parse
     /// are left out; validation refuses them first).
     pub fn segments(&self) -> Vec<(u32, u16)> {
-        self.vnis
+        // The keys are text ("100" sorts before "20"): order by number, for lookups.
+        let mut v: Vec<(u32, u16)> = self
+            .vnis
             .iter()
             .filter_map(|(vni, vlan)| Some((vni.trim().parse().ok()?, *vlan)))
-            .collect()
+            .collect();
+        v.sort_unstable();
+        v.dedup_by_key(|(vni, _)| *vni);
+        v
     }
 
     /// The most MACs one peer may have learned behind it (see `max_macs_per_peer`).

@@ -179,8 +179,12 @@ impl Driver {
         if let Some(port) = ingress {
             cap.rx(port, frame, now);
         }
+        let mut retagged = Vec::new();
         for d in dests {
-            cap.tx(d.port, frame, now);
+            // As the port gets it: with its 802.1Q tag added or stripped.
+            if let Some(out) = d.frame(frame, &mut retagged) {
+                cap.tx(d.port, out, now);
+            }
         }
     }
 

@@ -46,17 +46,32 @@ impl Driver {
                 })?;
             fresh.push((Arc::new(ListenerIo::new(*tunnel, socks)?), l.clone()));
         }
-        let now = self.clock.now();
-        let (summary, events) = {
-            let mut node = lock(&self.node);
-            let summary = node.apply(plan, now)?;
-            let events: Vec<_> = std::iter::from_fn(|| node.poll_event()).collect();
-            (summary, events)
-        };
-        for (lio, cfg) in fresh {
-            log_listening(&lio, &cfg);
+        // In the table before the node can route to their peers; their
+        // receive tasks start with the node's OpenTunnel event.
+        for (lio, _) in &fresh {
             self.tunnels
                 .edit(|t| put(t, lio.tunnel.index(), lio.clone()));
+        }
+        let now = self.clock.now();
+        let applied = {
+            let mut node = lock(&self.node);
+            node.apply(plan, now).map(|summary| {
+                let events: Vec<_> = std::iter::from_fn(|| node.poll_event()).collect();
+                (summary, events)
+            })
+        };
+        let (summary, events) = match applied {
+            Ok(done) => done,
+            Err(e) => {
+                for (lio, _) in &fresh {
+                    self.tunnels
+                        .edit(|t| t.get_mut(lio.tunnel.index()).map(Option::take));
+                }
+                return Err(e.into());
+            }
+        };
+        for (lio, cfg) in &fresh {
+            log_listening(lio, cfg);
         }
         self.act(events);
         Ok(summary)

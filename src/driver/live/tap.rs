@@ -153,6 +153,10 @@ async fn read_loop(
         };
         let mut taken = 0;
         while taken < PORT_BATCH {
+            // A removed port's id may already be another port's.
+            if tap.removed.load(Relaxed) {
+                return io::Error::from(io::ErrorKind::NotConnected);
+            }
             match dev.get_ref().recv(buf) {
                 Ok(n) => {
                     let now = driver.clock.now();
