@@ -397,3 +397,92 @@ fn the_tagged_golden_scenario_keeps_vlans_apart_in_replay() {
         "VLAN 30"
     );
 }
+
+#[test]
+fn a_reload_moves_a_port_to_another_vlan_and_the_others_lose_nothing() {
+    if !can_run("a_reload_moves_a_port_to_another_vlan_and_the_others_lose_nothing") {
+        return;
+    }
+    let prefix = format!("{}-", unique("r"));
+    let tap = |name: &str| format!("{prefix}{name}");
+    let sw = Netns::new("s");
+    let lab = vlan_lab(&prefix);
+    let oc = Overcast::start_config(&sw, &lab, "");
+    let hosts: Vec<Netns> = (0..3).map(|_| Netns::new("h")).collect();
+    for (i, name) in ["a10", "b10", "c20"].iter().enumerate() {
+        no_ipv6(&hosts[i]);
+        move_tap(
+            &sw,
+            &tap(name),
+            &hosts[i],
+            &format!("10.249.0.{}/24", i + 1),
+        );
+    }
+    assert!(
+        hosts[0].ping_within("10.249.0.2", 20),
+        "a10 cannot reach b10"
+    );
+    assert!(
+        !hosts[2].pings("10.249.0.2"),
+        "c20 reached b10 before the move"
+    );
+    // a10 keeps pinging b10 while c20 moves from VLAN 20 to VLAN 10.
+    let pinger = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &hosts[0].name,
+            "ping",
+            "-c",
+            "40",
+            "-i",
+            "0.05",
+            "-W",
+            "1",
+            "10.249.0.2",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("ping starts");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let file = oc.config.clone().expect("config file");
+    let moved = lab.replace(
+        &format!(
+            "name = \"{}\"\nvlan_mode = \"access\"\nvlan = 20",
+            tap("c20")
+        ),
+        &format!(
+            "name = \"{}\"\nvlan_mode = \"access\"\nvlan = 10",
+            tap("c20")
+        ),
+    );
+    assert_ne!(moved, lab, "the example's c20 port was not found");
+    std::fs::write(&file, moved).expect("config rewritten");
+    let (ok, out) = oc.ctl("reload");
+    assert!(ok, "reload failed: {out}");
+    let done = pinger.wait_with_output().expect("ping ends");
+    let text = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        text.contains("40 received"),
+        "a10 lost pings to b10 during the reload:\n{text}"
+    );
+    // c20 is in VLAN 10 now, and what it learned in VLAN 20 is gone.
+    assert!(
+        hosts[2].ping_within("10.249.0.2", 20),
+        "c20 cannot reach b10 after the move"
+    );
+    let vlans = oc.show("vlans");
+    let c20 = vlans
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["port"] == tap("c20")))
+        .map(|r| r["pvid"].clone());
+    assert_eq!(c20, Some(10.into()), "{vlans}");
+    let fdb = oc.show("fdb");
+    assert!(
+        fdb.as_array().is_some_and(|rows| rows
+            .iter()
+            .filter(|r| r["port"] == tap("c20"))
+            .all(|r| r["vlan"] == 10)),
+        "c20's VLAN 20 entries survived the move: {fdb}"
+    );
+}
