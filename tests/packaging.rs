@@ -139,7 +139,9 @@ fn check_config_summarises_every_section_it_builds() {
     std::fs::write(
         &file,
         "workers = 2\n[multicast]\nquerier = \"on\"\nigmp_version = 2\n\
-         [[tap]]\nname = \"vm1\"\n[[static_mdb]]\ngroup = \"239.1.1.1\"\nport = \"vm1\"\n",
+         [[tap]]\nname = \"vm1\"\n[[static_mdb]]\ngroup = \"239.1.1.1\"\nport = \"vm1\"\n\
+         [[tap]]\nname = \"vm2\"\nvlan_mode = \"access\"\nvlan = 10\n\
+         [[tap]]\nname = \"up\"\nvlan_mode = \"native-untagged\"\nvlans = [10, 20]\nnative_vlan = 1\n",
     )
     .expect("write config");
     let (ok, out, err) = overcast(&["check-config", file.to_str().expect("utf-8 path")]);
@@ -148,6 +150,11 @@ fn check_config_summarises_every_section_it_builds() {
     assert!(out.contains("workers: 2"), "{out}");
     assert!(out.contains("querier on (never yields), IGMPv2"), "{out}");
     assert!(out.contains("static mdb 239.1.1.1 vlan 0 -> vm1"), "{out}");
+    assert!(out.contains("tap port vm2 (access, VLAN 10)"), "{out}");
+    assert!(
+        out.contains("tap port up (native-untagged, VLANs [1, 10, 20], native 1)"),
+        "{out}"
+    );
 }
 
 #[test]

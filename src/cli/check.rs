@@ -26,7 +26,17 @@ pub fn describe(cfg: &Config) -> String {
     }
     out.push_str(&format!("workers: {}\n", cfg.workers()));
     for t in &cfg.taps {
-        out.push_str(&format!("tap port {}\n", t.name));
+        let row = t.vlan_mode().row(&t.name);
+        let vlans = match (row.mode, row.pvid) {
+            ("transparent", _) => String::new(),
+            ("access", Some(v)) => format!(" (access, VLAN {v})"),
+            (mode, pvid) => format!(
+                " ({mode}, VLANs {:?}{})",
+                row.vlans,
+                pvid.map(|v| format!(", native {v}")).unwrap_or_default()
+            ),
+        };
+        out.push_str(&format!("tap port {}{vlans}\n", t.name));
     }
     for l in &cfg.listeners {
         out.push_str(&format!(
