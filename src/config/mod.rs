@@ -239,12 +239,12 @@ impl TapConfig {
     pub fn vlan_mode(&self) -> crate::switch::VlanMode {
         use crate::switch::{VlanMode, VlanSet};
         let trunk = |native_tagged: bool| {
-            let mut allowed = VlanSet::default();
-            for ids in self.vlans.iter().filter_map(|item| item.ids().ok()) {
-                for v in ids {
-                    allowed.insert(v);
-                }
-            }
+            let allowed: VlanSet = self
+                .vlans
+                .iter()
+                .filter_map(|item| item.ids().ok())
+                .flatten()
+                .collect();
             VlanMode::Trunk {
                 allowed: Box::new(allowed),
                 native: self.native_vlan,

@@ -146,13 +146,12 @@ impl Tunnel {
         if self.peers.segment_vlans().next().is_none() {
             return VlanMode::Transparent;
         }
-        let mut set = VlanSet::default();
-        if all {
-            for v in self.peers.segment_vlans() {
-                set.insert(v);
-            }
-        }
-        VlanMode::Vni(Box::new(set))
+        let joined: VlanSet = if all {
+            self.peers.segment_vlans().collect()
+        } else {
+            VlanSet::default()
+        };
+        VlanMode::Vni(Box::new(joined))
     }
 }
 
@@ -236,21 +235,12 @@ impl Node {
         self.switch.port_names()
     }
 
-    /// The TAP port's id (while it is configured).
-    pub fn tap_port(&self, tap: TapId) -> Option<PortId> {
-        self.tap(tap).map(|t| t.port)
-    }
-
     /// The tunnel of the listener called `name`, and its settings.
     pub fn tunnel_by_name(&self, name: &str) -> Option<(TunnelId, &ListenerConfig)> {
         self.tunnels.iter().enumerate().find_map(|(i, t)| {
             let t = t.as_ref()?;
             (t.peers.name() == name).then(|| (TunnelId(i as u32), t.peers.config()))
         })
-    }
-
-    fn tap(&self, tap: TapId) -> Option<&TapSlot> {
-        self.taps.get(tap.index()).and_then(Option::as_ref)
     }
 
     fn tunnel(&self, tunnel: TunnelId) -> Option<&Tunnel> {

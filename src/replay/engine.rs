@@ -200,18 +200,8 @@ impl<'a> Engine<'a> {
             .handle_datagram(t, tunnel, src, datagram, &mut self.dests);
         self.sync_outputs()?;
         match got {
-            Some((_, frame)) if !self.dests.is_empty() => {
-                self.stats.frames_forwarded += 1;
-                let wall = self.wall(t);
-                write_dests(
-                    &mut self.outputs,
-                    &self.dests,
-                    wall,
-                    frame,
-                    &mut self.retagged,
-                )?;
-            }
-            _ => self.stats.frames_dropped += 1,
+            Some((_, frame)) => self.write_decided(frame, t)?,
+            None => self.stats.frames_dropped += 1,
         }
         self.drain(t)
     }
@@ -228,21 +218,27 @@ impl<'a> Engine<'a> {
     /// One frame into the core, and out to its egress ports' files.
     fn feed(&mut self, port: PortId, frame: &[u8], t: Instant) -> Result<(), ReplayError> {
         self.stats.frames_fed += 1;
-        let wall = self.wall(t);
         self.node.handle_frame(t, port, frame, &mut self.dests);
+        self.write_decided(frame, t)?;
+        self.drain(t)
+    }
+
+    /// Count the decision just made on `frame` (in `self.dests`: empty is a
+    /// drop) and write it to its egress ports' files.
+    fn write_decided(&mut self, frame: &[u8], t: Instant) -> Result<(), ReplayError> {
         if self.dests.is_empty() {
             self.stats.frames_dropped += 1;
-        } else {
-            self.stats.frames_forwarded += 1;
-            write_dests(
-                &mut self.outputs,
-                &self.dests,
-                wall,
-                frame,
-                &mut self.retagged,
-            )?;
+            return Ok(());
         }
-        self.drain(t)
+        self.stats.frames_forwarded += 1;
+        let wall = self.wall(t);
+        write_dests(
+            &mut self.outputs,
+            &self.dests,
+            wall,
+            frame,
+            &mut self.retagged,
+        )
     }
 
     /// Run the clock to `t`: every timer due by then fires at its deadline,

@@ -56,6 +56,17 @@ impl VlanSet {
     }
 }
 
+impl FromIterator<u16> for VlanSet {
+    /// The valid ids among `ids` (1 to 4094; others are left out, as by [`VlanSet::insert`]).
+    fn from_iter<I: IntoIterator<Item = u16>>(ids: I) -> Self {
+        let mut set = VlanSet::default();
+        for vid in ids {
+            set.insert(vid);
+        }
+        set
+    }
+}
+
 /// How a port carries VLANs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum VlanMode {
@@ -231,12 +242,8 @@ mod tests {
     use super::*;
 
     fn trunk(allowed: &[u16], native: Option<u16>, native_tagged: bool) -> VlanMode {
-        let mut set = VlanSet::default();
-        for v in allowed {
-            set.insert(*v);
-        }
         VlanMode::Trunk {
-            allowed: Box::new(set),
+            allowed: Box::new(allowed.iter().copied().collect()),
             native,
             native_tagged,
         }
@@ -287,10 +294,7 @@ mod tests {
 
     #[test]
     fn the_set_holds_every_valid_id_and_nothing_else() {
-        let mut s = VlanSet::default();
-        for v in [0, 1, 63, 64, 4094, 4095, 9999] {
-            s.insert(v);
-        }
+        let s: VlanSet = [0, 1, 63, 64, 4094, 4095, 9999].into_iter().collect();
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![1, 63, 64, 4094]);
         assert!(!s.contains(4095) && !s.contains(u16::MAX));
     }

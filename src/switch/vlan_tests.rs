@@ -15,12 +15,8 @@ fn tagged(dst: [u8; 6], src: [u8; 6], vid: u16) -> Vec<u8> {
 }
 
 fn trunk(allowed: &[u16], native: Option<u16>) -> VlanMode {
-    let mut set = VlanSet::default();
-    for v in allowed {
-        set.insert(*v);
-    }
     VlanMode::Trunk {
-        allowed: Box::new(set),
+        allowed: Box::new(allowed.iter().copied().collect()),
         native,
         native_tagged: false,
     }

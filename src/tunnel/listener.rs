@@ -350,14 +350,6 @@ impl Listener {
         self.by_port.get(&port).map(|p| p.remote)
     }
 
-    /// The header to put before each frame sent from this listener, if any.
-    pub fn encap_header(&self) -> Option<[u8; vxlan::HEADER_LEN]> {
-        match self.cfg.encap {
-            Encap::Vxlan => Some(vxlan::header(self.cfg.vni)),
-            Encap::Raw => None,
-        }
-    }
-
     /// How many peers the listener has (static and dynamic).
     pub fn peer_count(&self) -> usize {
         self.by_port.len()

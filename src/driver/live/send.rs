@@ -122,16 +122,20 @@ impl Driver {
         if dests.iter().all(|d| d.retag == Retag::Keep) {
             return self.send_form(scratch, dests, pkt);
         }
-        let mut forms: Vec<Retag> = Vec::with_capacity(3);
+        // A frame has one VLAN: at most three forms (as it came, untagged,
+        // tagged with its VLAN), collected without allocating.
+        let mut forms = [Retag::Keep; 3];
+        let mut count = 0;
         for d in dests {
-            if !forms.contains(&d.retag) {
-                forms.push(d.retag);
+            if !forms[..count].contains(&d.retag) && count < forms.len() {
+                forms[count] = d.retag;
+                count += 1;
             }
         }
         let mut group = std::mem::take(&mut scratch.group);
         let mut buf = std::mem::take(&mut scratch.retagged);
         let mut tmp = std::mem::take(&mut scratch.retag_tmp);
-        for form in forms {
+        for &form in &forms[..count] {
             group.clear();
             group.extend(dests.iter().filter(|d| d.retag == form).copied());
             match retagged(pkt, form, &mut buf, &mut tmp) {
