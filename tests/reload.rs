@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn port_names(oc: &Overcast) -> Vec<String> {
@@ -27,23 +26,7 @@ fn reload_adds_and_removes_ports_without_losing_a_ping_and_refuses_bad_configs()
     let macs_before = oc.show("fdb").as_array().unwrap().len();
 
     // Pings run between the two hosts for the whole test.
-    let pinger = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &lab.hosts[0].name,
-            "ping",
-            "-c",
-            "80",
-            "-i",
-            "0.05",
-            "-W",
-            "1",
-            &lab.ips[1],
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let pinger = spawn_ping(&lab.hosts[0], &lab.ips[1], 80, "0.05");
 
     // Add a TAP port and change a timer through `overcast reload`.
     let extra = unique("t");

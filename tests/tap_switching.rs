@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 #[test]
@@ -40,23 +39,7 @@ fn three_namespaces_switch_through_tap_ports() {
     assert_eq!(seen, 0, "host 3 received unicast ICMP meant for host 2");
 
     // Delete host 3's TAP while hosts 1 and 2 ping each other: they keep pinging.
-    let pinger = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &hosts[0].name,
-            "ping",
-            "-c",
-            "30",
-            "-i",
-            "0.1",
-            "-W",
-            "1",
-            ips[1],
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("ping starts");
+    let pinger = spawn_ping(&hosts[0], ips[1], 30, "0.1");
     std::thread::sleep(Duration::from_millis(800));
     run(&format!("ip -n {} link del {}", hosts[2].name, taps[2]));
     let out = pinger.wait_with_output().unwrap();

@@ -17,24 +17,53 @@ fn vlan_lab(prefix: &str) -> String {
         .replace("\"lab-", &format!("\"{prefix}"))
 }
 
+/// The VLAN lab example (with `extra` config appended) running in its own
+/// namespace, its TAP names made unique, and a kernel host (IPv6 off) on
+/// each of `ports`, host i at `<subnet>.<i+1>/24`.
+struct Lab {
+    hosts: Vec<Netns>,
+    oc: Overcast,
+    prefix: String,
+    config: String,
+    _sw: Netns,
+}
+
+impl Lab {
+    fn start(tag: &str, extra: &str, subnet: &str, ports: &[&str]) -> Lab {
+        let prefix = format!("{}-", unique(tag));
+        let config = vlan_lab(&prefix) + extra;
+        let sw = Netns::new("s");
+        let oc = Overcast::start_config(&sw, &config, "");
+        let hosts: Vec<Netns> = ports.iter().map(|_| Netns::new("h")).collect();
+        for (i, name) in ports.iter().enumerate() {
+            no_ipv6(&hosts[i]);
+            let tap = format!("{prefix}{name}");
+            move_tap(&sw, &tap, &hosts[i], &format!("{subnet}.{}/24", i + 1));
+        }
+        Lab {
+            hosts,
+            oc,
+            prefix,
+            config,
+            _sw: sw,
+        }
+    }
+
+    /// The unique name of the example's port `lab-<name>`.
+    fn tap(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+}
+
 #[test]
 fn the_vlan_lab_example_isolates_vlans_and_tags_the_trunk() {
     if !can_run("the_vlan_lab_example_isolates_vlans_and_tags_the_trunk") {
         return;
     }
-    let prefix = format!("{}-", unique("v"));
-    let tap = |name: &str| format!("{prefix}{name}");
-    let sw = Netns::new("s");
-    let oc = Overcast::start_config(&sw, &vlan_lab(&prefix), "");
-    let hosts: Vec<Netns> = (0..4).map(|_| Netns::new("h")).collect();
     // The same subnet everywhere: only the VLANs keep c20 apart.
-    for (i, (name, ip)) in [("a10", "1"), ("b10", "2"), ("c20", "3"), ("trunk", "4")]
-        .iter()
-        .enumerate()
-    {
-        no_ipv6(&hosts[i]);
-        move_tap(&sw, &tap(name), &hosts[i], &format!("10.250.0.{ip}/24"));
-    }
+    let lab = Lab::start("v", "", "10.250.0", &["a10", "b10", "c20", "trunk"]);
+    let (oc, hosts) = (&lab.oc, &lab.hosts);
+    let tap = |name: &str| lab.tap(name);
     assert!(
         hosts[0].ping_within("10.250.0.2", 10),
         "a10 cannot reach b10 in its VLAN"
@@ -105,20 +134,9 @@ fn tagged_frames_from_a_trunk_reach_their_vlan_only_and_disallowed_ones_are_coun
     {
         return;
     }
-    let prefix = format!("{}-", unique("w"));
-    let tap = |name: &str| format!("{prefix}{name}");
-    let sw = Netns::new("s");
-    let oc = Overcast::start_config(&sw, &vlan_lab(&prefix), "");
-    let hosts: Vec<Netns> = (0..4).map(|_| Netns::new("h")).collect();
-    for (i, name) in ["a10", "b10", "c20", "trunk"].iter().enumerate() {
-        no_ipv6(&hosts[i]);
-        move_tap(
-            &sw,
-            &tap(name),
-            &hosts[i],
-            &format!("10.250.0.{}/24", i + 1),
-        );
-    }
+    let lab = Lab::start("w", "", "10.250.0", &["a10", "b10", "c20", "trunk"]);
+    let (oc, hosts) = (&lab.oc, &lab.hosts);
+    let tap = |name: &str| lab.tap(name);
     let trunk = tap("trunk");
     let heard = |host: usize, vid: u16| {
         sniff_during(
@@ -218,45 +236,21 @@ fn kernel_vxlan_clients_on_two_vnis_reach_only_their_vlan_through_one_hub() {
     );
 }
 
-/// Start `python3 TOOL ARGS --ready F` in `host`; returns once it is ready.
-fn spawn_ready(host: &Netns, tool_name: &str, args: &[&str]) -> std::process::Child {
-    let flag = std::env::temp_dir().join(unique("r"));
-    let child = std::process::Command::new("ip")
-        .args(["netns", "exec", &host.name, "python3", &tool(tool_name)])
-        .args(args)
-        .arg("--ready")
-        .arg(&flag)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("helper starts");
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !flag.exists() && std::time::Instant::now() < end {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let _ = std::fs::remove_file(&flag);
-    child
-}
-
 #[test]
 fn snooping_and_the_querier_run_per_vlan_with_kernel_hosts() {
     if !can_run("snooping_and_the_querier_run_per_vlan_with_kernel_hosts") {
         return;
     }
-    let prefix = format!("{}-", unique("m"));
-    let tap = |name: &str| format!("{prefix}{name}");
-    let sw = Netns::new("s");
-    let config = vlan_lab(&prefix)
-        + "[multicast]\nquery_interval = \"2s\"\nquery_response_interval = \"1s\"\n";
-    let oc = Overcast::start_config(&sw, &config, "");
-    let hosts: Vec<Netns> = (0..4).map(|_| Netns::new("h")).collect();
-    for (i, name) in ["a10", "b10", "c20", "trunk"].iter().enumerate() {
-        no_ipv6(&hosts[i]);
-        move_tap(
-            &sw,
-            &tap(name),
-            &hosts[i],
-            &format!("10.253.0.{}/24", i + 1),
-        );
+    let ports = ["a10", "b10", "c20", "trunk"];
+    let lab = Lab::start(
+        "m",
+        "[multicast]\nquery_interval = \"2s\"\nquery_response_interval = \"1s\"\n",
+        "10.253.0",
+        &ports,
+    );
+    let (oc, hosts) = (&lab.oc, &lab.hosts);
+    let tap = |name: &str| lab.tap(name);
+    for (i, name) in ports.iter().enumerate() {
         hosts[i].run(&format!("ip route add 224.0.0.0/4 dev {}", tap(name)));
     }
     let group = "239.7.7.7";
@@ -273,7 +267,7 @@ fn snooping_and_the_querier_run_per_vlan_with_kernel_hosts() {
     assert!(queries("10") >= 1, "no VLAN 10 query on the trunk");
     assert!(queries("20") >= 1, "no VLAN 20 query on the trunk");
 
-    let member = spawn_ready(
+    let member = spawn_tool_ready(
         &hosts[0],
         "mcast.py",
         &["recv", group, "5000", "5", "--iface", &tap("a10")],
@@ -403,21 +397,9 @@ fn a_reload_moves_a_port_to_another_vlan_and_the_others_lose_nothing() {
     if !can_run("a_reload_moves_a_port_to_another_vlan_and_the_others_lose_nothing") {
         return;
     }
-    let prefix = format!("{}-", unique("r"));
-    let tap = |name: &str| format!("{prefix}{name}");
-    let sw = Netns::new("s");
-    let lab = vlan_lab(&prefix);
-    let oc = Overcast::start_config(&sw, &lab, "");
-    let hosts: Vec<Netns> = (0..3).map(|_| Netns::new("h")).collect();
-    for (i, name) in ["a10", "b10", "c20"].iter().enumerate() {
-        no_ipv6(&hosts[i]);
-        move_tap(
-            &sw,
-            &tap(name),
-            &hosts[i],
-            &format!("10.249.0.{}/24", i + 1),
-        );
-    }
+    let lab = Lab::start("r", "", "10.249.0", &["a10", "b10", "c20"]);
+    let (oc, hosts) = (&lab.oc, &lab.hosts);
+    let tap = |name: &str| lab.tap(name);
     assert!(
         hosts[0].ping_within("10.249.0.2", 20),
         "a10 cannot reach b10"
@@ -427,26 +409,10 @@ fn a_reload_moves_a_port_to_another_vlan_and_the_others_lose_nothing() {
         "c20 reached b10 before the move"
     );
     // a10 keeps pinging b10 while c20 moves from VLAN 20 to VLAN 10.
-    let pinger = std::process::Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &hosts[0].name,
-            "ping",
-            "-c",
-            "40",
-            "-i",
-            "0.05",
-            "-W",
-            "1",
-            "10.249.0.2",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("ping starts");
+    let pinger = spawn_ping(&hosts[0], "10.249.0.2", 40, "0.05");
     std::thread::sleep(std::time::Duration::from_millis(500));
     let file = oc.config.clone().expect("config file");
-    let moved = lab.replace(
+    let moved = lab.config.replace(
         &format!(
             "name = \"{}\"\nvlan_mode = \"access\"\nvlan = 20",
             tap("c20")
@@ -456,7 +422,7 @@ fn a_reload_moves_a_port_to_another_vlan_and_the_others_lose_nothing() {
             tap("c20")
         ),
     );
-    assert_ne!(moved, lab, "the example's c20 port was not found");
+    assert_ne!(moved, lab.config, "the example's c20 port was not found");
     std::fs::write(&file, moved).expect("config rewritten");
     let (ok, out) = oc.ctl("reload");
     assert!(ok, "reload failed: {out}");

@@ -65,6 +65,50 @@ pub fn skip(test: &str, why: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
+/// Start a python helper of tests/tools in `ns` in the background.
+pub fn spawn_tool(ns: &Netns, tool_name: &str, args: &[&str]) -> Child {
+    Command::new("ip")
+        .args(["netns", "exec", &ns.name, "python3", &tool(tool_name)])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("helper starts")
+}
+
+/// [`spawn_tool`], returning once the helper says it is ready (`--ready FILE`).
+pub fn spawn_tool_ready(ns: &Netns, tool_name: &str, args: &[&str]) -> Child {
+    let flag = std::env::temp_dir().join(unique("r"));
+    let flag_arg = flag.to_string_lossy().into_owned();
+    let mut all = args.to_vec();
+    all.extend(["--ready", flag_arg.as_str()]);
+    let child = spawn_tool(ns, tool_name, &all);
+    wait_file(&flag);
+    let _ = std::fs::remove_file(&flag);
+    child
+}
+
+/// `ping -c COUNT -i INTERVAL -W 1 IP` from `ns`, in the background (stdout piped).
+pub fn spawn_ping(ns: &Netns, ip: &str, count: u32, interval: &str) -> Child {
+    Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            "ping",
+            "-c",
+            &count.to_string(),
+            "-i",
+            interval,
+            "-W",
+            "1",
+            ip,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("ping starts")
+}
+
 /// The `name` of every element of a JSON array (a `show` view's rows).
 pub fn names(rows: &serde_json::Value) -> Vec<String> {
     rows.as_array()
@@ -567,31 +611,12 @@ impl TapLab {
     /// Start a python helper in host `i` with `--ready FLAG` and wait until it
     /// says it is ready (joined, or listening); returns the child.
     pub fn spawn_ready(&self, i: usize, tool_name: &str, args: &[&str]) -> Child {
-        let flag = std::env::temp_dir().join(unique("r"));
-        let flag_arg = flag.to_string_lossy().into_owned();
-        let mut all = args.to_vec();
-        all.extend(["--ready", flag_arg.as_str()]);
-        let child = self.spawn(i, tool_name, &all);
-        wait_file(&flag);
-        let _ = std::fs::remove_file(&flag);
-        child
+        spawn_tool_ready(&self.hosts[i], tool_name, args)
     }
 
     /// Start a python helper in host `i` in the background; returns the child.
     pub fn spawn(&self, i: usize, tool_name: &str, args: &[&str]) -> Child {
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.hosts[i].name,
-                "python3",
-                &tool(tool_name),
-            ])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("helper starts")
+        spawn_tool(&self.hosts[i], tool_name, args)
     }
 }
 
